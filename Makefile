@@ -2,6 +2,7 @@
 # sf-net build. `make` builds the release binaries into build/; `make test` builds everything
 # with ASan+UBSan into build-test/ and runs every test layer. See README.md.
 
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 BUILD    ?= release
 ifeq ($(BUILD),test)
 O        ?= build-test
@@ -22,7 +23,7 @@ PKGS      = libnl-route-3.0 libnl-3.0 hiredis librabbitmq libmicrohttpd jansson 
             libjwt libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS  = -Ishared/include -Iworkers -MMD -MP -DSF_BUILD_SCHEMA_DIR='"$(CURDIR)/schemas"'
+CPPFLAGS  = -Ishared/include -Iworkers -MMD -MP -DSF_BUILD_SCHEMA_DIR='"$(CURDIR)/schemas"' -DSF_VERSION='"$(VERSION)"'
 CFLAGS    = $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS)
 LDLIBS    = $(PKG_LIBS) -lpthread
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -51,7 +52,7 @@ BINS = $(O)/sf-api $(O)/sf-networknode $(O)/sf-hypervisor $(O)/sf-submit
 UNIT_BINS  = $(patsubst %.c,$(O)/%,$(UNIT_SRC))
 INTEG_BINS = $(patsubst %.c,$(O)/%,$(INTEG_SRC))
 
-.PHONY: all all-tests deps test check check-unit check-integration check-api check-e2e format tidy clean \
+.PHONY: all all-tests deps run test check check-unit check-integration check-api check-e2e format tidy clean \
         services-start services-stop
 .DEFAULT_GOAL := all
 
@@ -60,9 +61,19 @@ all: $(LIBSF) $(BINS)
 deps:
 	@ops/deps.sh
 
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q =
+say = @true
+else
+Q = @
+say = @printf '  %-6s %s\n'
+endif
+
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(say) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBSF): $(call objs,$(SHARED_SRC))
 $(LIBAPI): $(call objs,$(API_SRC))
@@ -74,24 +85,27 @@ $(LIBSF) $(LIBAPI) $(LIBWORKER) $(LIBNN) $(LIBHV) $(LIBFAKES): $(O)/empty.o
 $(O)/%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
 
 $(O)/sf-api: $(O)/api/src/main.o $(LIBAPI) $(LIBSF)
 $(O)/sf-networknode: $(O)/workers/networknode/main.o $(LIBNN) $(LIBWORKER) $(LIBSF)
 $(O)/sf-hypervisor: $(O)/workers/hypervisor/main.o $(LIBHV) $(LIBWORKER) $(LIBSF)
 $(O)/sf-submit: $(O)/ops/submit/sf-submit.o $(LIBWORKER) $(LIBSF)
 $(BINS):
-	$(CC) $(LDOPT) -o $@ $^ $(LDLIBS)
+	$(say) LD $@
+	$(Q)$(CC) $(LDOPT) -o $@ $^ $(LDLIBS)
 
 # Test binaries link the fakes first, so a fake's symbols win over nothing: the real adapters
 # and the fakes have different names (kv_redis vs kv_fake); tests pick by calling the constructor.
 $(O)/tests/%: $(O)/tests/%.o $(LIBFAKES) $(DAEMON_LIBS)
-	$(CC) $(LDOPT) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+	$(say) LD $@
+	$(Q)$(CC) $(LDOPT) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # An empty object so that an archive with no sources yet can still be created.
 $(O)/empty.o:
 	@mkdir -p $(O)
-	echo 'typedef int sf_empty_unit;' | $(CC) -x c -c -o $@ -
+	$(Q)echo 'typedef int sf_empty_unit;' | $(CC) -x c -c -o $@ -
 
 # ---- tests ----------------------------------------------------------------------------------
 # `make test` = deps, sanitizer build, then every layer. Each layer's runner ends with a line
@@ -110,6 +124,10 @@ check-unit: all-tests
 
 check-integration: all-tests
 	@tests/lib/run-integration.sh $(INTEG_BINS)
+
+run: deps
+	$(MAKE) all
+	ops/run.sh
 
 services-start:
 	@ops/services.sh start
