@@ -25,7 +25,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS  = -Ishared/include -Iworkers -MMD -MP -DSF_BUILD_SCHEMA_DIR='"$(CURDIR)/schemas"' -DSF_VERSION='"$(VERSION)"'
 CFLAGS    = $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS)
-LDLIBS    = $(PKG_LIBS) -lpthread
+LDLIBS    = $(PKG_LIBS) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Each daemon is a thin main.c plus a static library of its logic, so tests link what ships.

@@ -61,11 +61,12 @@ static const int nl_table[] = {
 
 int sf_err_from_nl(int nle)
 {
-	int a = abs(nle);
+	/* abs(INT_MIN) would overflow */
+	unsigned a = nle < 0 ? 0u - (unsigned)nle : (unsigned)nle;
 
 	if (a == 0)
 		return 0;
-	if ((size_t)a >= SF_ARRAY_SIZE(nl_table) || nl_table[a] == 0)
+	if (a >= SF_ARRAY_SIZE(nl_table) || nl_table[a] == 0)
 		return -EIO;
 	return -nl_table[a];
 }

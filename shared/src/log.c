@@ -116,10 +116,22 @@ bool sf_log_ratelimit_ok(struct sf_log_ratelimit *rl, unsigned *ret_suppressed)
 	return ok;
 }
 
+/* Empty, or holds a separator, a quote or a control character (which must not reach the log
+ * raw: a terminal escape or a bare \r could forge or hide a line). */
+static bool needs_quotes(const char *s)
+{
+	if (*s == '\0')
+		return true;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || strchr(" =\"\\", *s))
+			return true;
+	return false;
+}
+
 /* Append s to buf as a logfmt value: quoted and escaped when it needs to be. */
 static size_t append_value(char *buf, size_t pos, size_t size, const char *s)
 {
-	bool quote = (*s == '\0') || strpbrk(s, " =\"\\\t\n\r") != NULL;
+	bool quote = needs_quotes(s);
 
 	if (!quote) {
 		int n = snprintf(buf + pos, pos < size ? size - pos : 0, "%s", s);
@@ -136,7 +148,7 @@ static size_t append_value(char *buf, size_t pos, size_t size, const char *s)
 		} else if (c == '\n') {
 			buf[pos++] = '\\';
 			buf[pos++] = 'n';
-		} else if (c < 0x20) {
+		} else if (c < 0x20 || c == 0x7f) {
 			buf[pos++] = ' ';
 		} else {
 			buf[pos++] = (char)c;
@@ -182,7 +194,8 @@ void sf_log_emit(enum sf_log_level l, const char *mod, int err, const char *fmt,
 		pos = append_value(line, pos, sizeof(line), msg);
 	}
 	if (err != 0 && pos < sizeof(line))
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, " errno=%d", err < 0 ? -err : err);
+		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, " errno=%d",
+					err < 0 ? -err : err);
 	if (pos >= sizeof(line) - 1)
 		pos = sizeof(line) - 2;
 	line[pos++] = '\n';

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -120,7 +121,8 @@ int sf_parse_long(const char *s, long min, long max, long *ret_value)
 	char *end;
 	long v;
 
-	if (!s || !*s)
+	/* strtol() would skip leading blanks; " 5" is no more an integer than "5 ". */
+	if (!s || !*s || isspace((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -191,7 +193,8 @@ bool sf_uuid_is_valid(const char *s)
 
 int sf_sleep_ms(uint64_t ms)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	if (nanosleep(&ts, NULL) < 0)
 		return -errno;
@@ -201,13 +204,15 @@ int sf_sleep_ms(uint64_t ms)
 uint64_t sf_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
 {
 	uint64_t d = base_ms;
-	uint64_t jitter;
+	uint64_t jitter, low;
 
+	/* Saturating, so that a cap of UINT64_MAX ("none") cannot wrap d around to 0. */
 	for (unsigned i = 0; i < attempt && d < cap_ms; i++)
-		d *= 2;
+		d = d > cap_ms / 2 ? cap_ms : d * 2;
 	if (d > cap_ms)
 		d = cap_ms;
 	/* +-25% jitter so a fleet of daemons does not reconnect in lockstep. */
 	jitter = d / 2 ? (uint64_t)random() % (d / 2) : 0;
-	return d - d / 4 + jitter;
+	low = d - d / 4;
+	return jitter > UINT64_MAX - low ? UINT64_MAX : low + jitter;
 }

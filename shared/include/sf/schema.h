@@ -22,14 +22,18 @@
 struct sf_schema;
 
 /* Compile a schema document. Takes a new reference to doc (caller keeps its own).
- * Returns 0, or -EINVAL with diag filled when the schema itself is malformed. */
+ * Returns 0, or -EINVAL with diag filled when the schema itself is malformed (a bad keyword
+ * value or regex, a $ref that does not resolve), or -EOPNOTSUPP with diag when it needs what we
+ * do not implement: a $ref to another document or to a "#name" anchor, a $id below the root. */
 int sf_schema_new(json_t *doc, struct sf_schema **ret_schema, struct sf_diag *diag);
 /* Load and compile a schema file. -ENOENT, -EINVAL (with diag). */
 int sf_schema_load_file(const char *path, struct sf_schema **ret_schema, struct sf_diag *diag);
 void sf_schema_free(struct sf_schema *s);
 
 /* Validate an instance. 0 when valid; -EINVAL when not, with diag naming the JSON pointer of the
- * failing value, the keyword (diag->rule) and a message, and diag->status = 400. */
+ * failing value, the keyword (diag->rule) and a message, and diag->status = 400. The message is
+ * "<pointer>: <what failed>", with "/" standing for the root (whose diag->pointer is "").
+ * -ELOOP (diag->rule "depth") when subschemas nest deeper than 64, e.g. {"$ref": "#"}. */
 int sf_schema_validate(const struct sf_schema *s, const json_t *instance, struct sf_diag *diag);
 
 /* The compiled document (borrowed), e.g. for generating --help from it. */
