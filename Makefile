@@ -52,7 +52,7 @@ BINS = $(O)/sf-api $(O)/sf-networknode $(O)/sf-hypervisor $(O)/sf-submit
 UNIT_BINS  = $(patsubst %.c,$(O)/%,$(UNIT_SRC))
 INTEG_BINS = $(patsubst %.c,$(O)/%,$(INTEG_SRC))
 
-.PHONY: all all-tests deps run test check check-unit check-integration check-api check-e2e format tidy clean \
+.PHONY: all all-tests deps run test check check-unit check-integration check-api check-api check-e2e format tidy clean \
         services-start services-stop
 .DEFAULT_GOAL := all
 
@@ -110,10 +110,11 @@ $(O)/empty.o:
 # ---- tests ----------------------------------------------------------------------------------
 # `make test` = deps, sanitizer build, then every layer. Each layer's runner ends with a line
 # "<layer>: N passed, N failed".
+# Every layer runs even when an earlier one fails; the exit status says whether all passed.
+TEST_LAYERS = check-unit check-integration check-api
 test: deps
 	$(MAKE) BUILD=test all-tests
-	$(MAKE) BUILD=test check-unit
-	$(MAKE) BUILD=test check-integration
+	@rc=0; for t in $(TEST_LAYERS); do $(MAKE) --no-print-directory BUILD=test $$t || rc=1; done; exit $$rc
 
 all-tests: all $(UNIT_BINS) $(INTEG_BINS)
 
@@ -128,6 +129,9 @@ check-integration: all-tests
 run: deps
 	$(MAKE) all
 	ops/run.sh
+
+check-api: all
+	@tests/lib/run-api.sh
 
 services-start:
 	@ops/services.sh start

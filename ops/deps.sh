@@ -13,7 +13,8 @@ PACKAGES=(
 	# run
 	redis-server rabbitmq-server dnsmasq-base dnsmasq-utils nftables iproute2 iputils-ping
 	# test
-	python3 python3-pytest python3-requests json-schema-test-suite busybox udhcpc
+	python3 python3-pytest python3-requests python3-pika python3-jsonschema json-schema-test-suite
+	busybox udhcpc
 	# benchmarks
 	wrk
 )

@@ -13,6 +13,8 @@ struct hv_cfg {
 	struct sf_daemon_cfg common;
 	char *node_name;
 	char *node_netns;
+	char *mesh_ip;
+	long heartbeat_s;
 };
 
 static const struct sf_cfg_entry hv_cfg_entries[] = {
@@ -21,6 +23,11 @@ static const struct sf_cfg_entry hv_cfg_entries[] = {
 	 0, "this hypervisor's name; its job queue is sf.jobs.hypervisor.<node_name>"},
 	{"node_netns", "SF_NODE_NETNS", SF_CFG_STR, NULL, 0, 0, offsetof(struct hv_cfg, node_netns),
 	 0, "network namespace holding this node's dataplane (empty: the daemon's own)"},
+	{"mesh_ip", "SF_NODE_MESH_IP", SF_CFG_STR, NULL, 0, 0, offsetof(struct hv_cfg, mesh_ip), 0,
+	 "this node's VXLAN underlay address"},
+	{"heartbeat_s", "SF_NODE_HEARTBEAT_S", SF_CFG_INT, "10", 1, 3600,
+	 offsetof(struct hv_cfg, heartbeat_s), 0,
+	 "node registry refresh period in seconds; the entry expires after three periods"},
 };
 
 static const struct sf_cfg_table hv_cfg_table = {
@@ -49,7 +56,13 @@ int main(int argc, char **argv)
 	sf_daemon_signals_setup();
 	role = sf_xasprintf("hypervisor.%s", cfg.node_name);
 	sf_log_info("starting %s %s as node %s", hv_cfg_table.daemon, SF_VERSION, cfg.node_name);
-	r = wk_run(&cfg.common, role);
+	r = wk_run(&cfg.common, &(struct wk_node){
+					.name = cfg.node_name,
+					.role = "hypervisor",
+					.queue_role = role,
+					.mesh_ip = cfg.mesh_ip,
+					.heartbeat_s = (unsigned)cfg.heartbeat_s,
+				});
 	sf_log_info("stopped");
 	done = r == 0;
 out:

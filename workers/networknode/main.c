@@ -12,6 +12,8 @@ struct nn_cfg {
 	struct sf_daemon_cfg common;
 	char *node_name;
 	char *node_netns;
+	char *mesh_ip;
+	long heartbeat_s;
 };
 
 static const struct sf_cfg_entry nn_cfg_entries[] = {
@@ -20,6 +22,11 @@ static const struct sf_cfg_entry nn_cfg_entries[] = {
 	 offsetof(struct nn_cfg, node_name), 0, "this node's name in the node registry"},
 	{"node_netns", "SF_NODE_NETNS", SF_CFG_STR, NULL, 0, 0, offsetof(struct nn_cfg, node_netns),
 	 0, "network namespace holding this node's dataplane (empty: the daemon's own)"},
+	{"mesh_ip", "SF_NODE_MESH_IP", SF_CFG_STR, NULL, 0, 0, offsetof(struct nn_cfg, mesh_ip), 0,
+	 "this node's VXLAN underlay address"},
+	{"heartbeat_s", "SF_NODE_HEARTBEAT_S", SF_CFG_INT, "10", 1, 3600,
+	 offsetof(struct nn_cfg, heartbeat_s), 0,
+	 "node registry refresh period in seconds; the entry expires after three periods"},
 };
 
 static const struct sf_cfg_table nn_cfg_table = {
@@ -42,7 +49,13 @@ int main(int argc, char **argv)
 		goto out;
 	sf_daemon_signals_setup();
 	sf_log_info("starting %s %s as node %s", nn_cfg_table.daemon, SF_VERSION, cfg.node_name);
-	r = wk_run(&cfg.common, "networknode");
+	r = wk_run(&cfg.common, &(struct wk_node){
+					.name = cfg.node_name,
+					.role = "networknode",
+					.queue_role = "networknode",
+					.mesh_ip = cfg.mesh_ip,
+					.heartbeat_s = (unsigned)cfg.heartbeat_s,
+				});
 	sf_log_info("stopped");
 	done = r == 0;
 out:
