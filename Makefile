@@ -52,7 +52,7 @@ BINS = $(O)/sf-api $(O)/sf-networknode $(O)/sf-hypervisor $(O)/sf-submit
 UNIT_BINS  = $(patsubst %.c,$(O)/%,$(UNIT_SRC))
 INTEG_BINS = $(patsubst %.c,$(O)/%,$(INTEG_SRC))
 
-.PHONY: all all-tests deps run test check check-unit check-integration check-api check-api check-e2e format tidy clean \
+.PHONY: all all-tests deps run test check check-unit check-integration check-api check-e2e format tidy clean \
         services-start services-stop
 .DEFAULT_GOAL := all
 

@@ -104,8 +104,19 @@ struct api_route {
 	api_handler_fn handler;
 };
 
-extern const struct api_route api_routes[];
-extern const size_t api_n_routes;
+/* Each handler file exports its routes as an array ended by an all-zero entry; routes.c lists
+ * the groups in matching order. */
+extern const struct api_route api_routes_root[];       /* h_root.c: GET / */
+extern const struct api_route api_routes_auth[];       /* h_auth.c: /auth, /auth/namespaces... */
+extern const struct api_route api_routes_networks[];   /* h_networks.c: /networks... */
+extern const struct api_route api_routes_interfaces[]; /* h_interfaces.c: /interfaces, /instances */
+extern const struct api_route api_routes_nodes[];      /* h_nodes.c: /nodes */
+
+/* Find the route for method + path: 0 with the route and params filled; -ENOENT no such path
+ * (404); -EPERM the path exists but not with this method (405). */
+int api_route_match(const char *method, const char *path, const struct api_route **ret_route,
+		    const char **ret_params /* API_MAX_PARAMS; point into ret_buf */, size_t *ret_n,
+		    char *ret_buf, size_t buf_size);
 
 /* Response helpers. Each returns 0 so handlers can `return api_error(resp, 404, "...")`. */
 int api_ok(struct api_response *resp, json_t *body /* stolen; NULL = null */);
