@@ -41,7 +41,7 @@ for i in $(seq 1 "$HYPERVISORS"); do
 done
 
 cat >&2 <<MSG
-run: Redis $SF_REDIS_URL, RabbitMQ on 127.0.0.1:${SF_AMQP_PORT:-35672}
+run: Redis $SF_REDIS_URL, RabbitMQ on 127.0.0.1:${SF_AMQP_PORT:-17672}
 run: started sf-api, sf-networknode and $HYPERVISORS sf-hypervisor (skeletons; see README)
 run: Ctrl-C stops everything
 MSG

@@ -5,11 +5,13 @@
 #
 #   ops/services.sh start|stop|status|env [redis|rabbitmq]
 #
+# The ports sit below the kernel's ephemeral range (32768-60999), so a client reconnecting
+# while a server is down can never be handed the server's own port as its local port.
 # Environment (defaults in brackets):
 #   SF_RUN_DIR         state directory                 [<repo>/run]
-#   SF_REDIS_PORT      Redis port on 127.0.0.1         [36379]
-#   SF_AMQP_PORT       RabbitMQ AMQP port on 127.0.0.1 [35672]
-#   SF_EPMD_PORT       our private epmd port           [34369]
+#   SF_REDIS_PORT      Redis port on 127.0.0.1         [16379]
+#   SF_AMQP_PORT       RabbitMQ AMQP port on 127.0.0.1 [17672]
+#   SF_EPMD_PORT       our private epmd port           [14369]
 #   SF_RABBIT_NODE     RabbitMQ node name              [sfnet-<amqp port>@localhost]
 # `env` prints SF_REDIS_URL and SF_AMQP_URL for `eval`.
 set -euo pipefail
@@ -17,9 +19,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 RUN=${SF_RUN_DIR:-$repo/run}
-REDIS_PORT=${SF_REDIS_PORT:-36379}
-AMQP_PORT=${SF_AMQP_PORT:-35672}
-EPMD_PORT=${SF_EPMD_PORT:-34369}
+REDIS_PORT=${SF_REDIS_PORT:-16379}
+AMQP_PORT=${SF_AMQP_PORT:-17672}
+EPMD_PORT=${SF_EPMD_PORT:-14369}
 NODE=${SF_RABBIT_NODE:-sfnet-$AMQP_PORT@localhost}
 REDIS_DIR=$RUN/redis-$REDIS_PORT
 RABBIT_DIR=$RUN/rabbitmq-$AMQP_PORT

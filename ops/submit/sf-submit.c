@@ -25,7 +25,7 @@
 
 SF_LOG_MODULE("submit");
 
-#define DEFAULT_AMQP_URL "amqp://guest:guest@127.0.0.1:35672/"
+#define DEFAULT_AMQP_URL "amqp://guest:guest@127.0.0.1:17672/"
 
 struct opts {
 	const char *type;

@@ -149,6 +149,7 @@ int sf_err_from_amqp_reply(int reply_type, int library_error, int server_reply_c
 		case AMQP_NOT_FOUND:
 			return -ENOENT;
 		case AMQP_ACCESS_REFUSED:
+		case AMQP_NOT_ALLOWED: /* e.g. an unknown vhost */
 			return -EACCES;
 		case AMQP_RESOURCE_LOCKED:
 			return -EBUSY;

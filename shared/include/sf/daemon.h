@@ -26,12 +26,12 @@ struct sf_daemon_cfg {
 };
 
 #define SF_DAEMON_CFG_ENTRIES(type)                                                                \
-	{"redis_url", "SF_REDIS_URL", SF_CFG_STR, "redis://127.0.0.1:36379/0", 0, 0,                \
+	{"redis_url", "SF_REDIS_URL", SF_CFG_STR, "redis://127.0.0.1:16379/0", 0, 0,                \
 	 offsetof(type, common.redis_url), SF_CFG_SECRET,                                          \
 	 "Redis URL, redis://[:password@]host:port[/db] (masked: it may hold a password)"},        \
 		{"redis_prefix", "SF_REDIS_PREFIX", SF_CFG_STR, "sf:", 0, 0,                        \
 		 offsetof(type, common.redis_prefix), 0, "prefix of every Redis key"},              \
-		{"amqp_url", "SF_AMQP_URL", SF_CFG_STR, "amqp://guest:guest@127.0.0.1:35672/", 0,   \
+		{"amqp_url", "SF_AMQP_URL", SF_CFG_STR, "amqp://guest:guest@127.0.0.1:17672/", 0,   \
 		 0, offsetof(type, common.amqp_url), SF_CFG_SECRET,                                 \
 		 "RabbitMQ URL, amqp://user:password@host:port/vhost"},                             \
 		{"log_level", "SF_LOG_LEVEL", SF_CFG_LOGLEVEL, "info", 0, 0,                        \
