@@ -73,26 +73,38 @@ struct sf_network_spec {
 	bool provide_dhcp, provide_nat, provide_dns;
 };
 
+/* The largest block the store accepts: the IPAM keeps a bitmap of 2^(32-prefix) bits (2 MB
+ * for a /8). Smaller than /29 or larger than /8 is refused. */
+#define SF_STORE_MIN_PREFIX 8
+
 /* Create a network in state initial: a fresh uuid, a vxid claimed at random (1..2^24-1, SET NX,
  * retried on collision), its IPAM with network/broadcast/gateway(.1) reserved, the indexes, in
- * one atomic step as far as Redis allows (a failure leaves nothing behind). */
+ * one atomic step as far as Redis allows (a failure leaves nothing behind). -EINVAL for a bad
+ * spec or a block smaller than /29 (-EDOM host bits set, -EAFNOSUPPORT IPv6, as ipv4.h), -E2BIG
+ * for a block larger than /8, -ENOSPC when no vxid could be claimed. */
 int sf_network_create(struct sf_kv *kv, const struct sf_network_spec *spec,
 		      struct sf_network **ret_network);
 int sf_network_get(struct sf_kv *kv, const char *uuid, struct sf_network **ret_network); /* -ENOENT */
-/* Networks of a namespace (NULL: all namespaces), active ones only unless all. The floating
- * network is never listed. Caller frees each and the array. */
+/* Networks of a namespace (NULL: all namespaces), active ones only unless all, oldest first.
+ * The floating network is never listed. Caller frees each and the array. */
 int sf_network_list(struct sf_kv *kv, const char *namespace, bool all,
 		    struct sf_network ***ret_networks, size_t *ret_n);
-/* Active networks named `name` in namespace (NULL: any namespace). */
+/* Active networks named `name` in namespace (NULL: any namespace). With namespace NULL, the
+ * name "floating" also finds the floating pool's network once it exists (spec 1.5.7). */
 int sf_network_find_by_name(struct sf_kv *kv, const char *namespace, const char *name,
 			    struct sf_network ***ret_networks, size_t *ret_n);
 /* Compare-and-set of the state, enforcing spec 3.1: -EINVAL for a forbidden transition (with the
  * current state in *ret_current when not NULL), -ENOENT for no such network. error_text is stored
- * with SF_NET_ERROR. Setting the current state again succeeds and changes nothing. */
+ * with SF_NET_ERROR. Setting the current state again succeeds and changes nothing. On success,
+ * *ret_current (when not NULL) is the state before the call. */
 int sf_network_set_state(struct sf_kv *kv, const char *uuid, enum sf_net_state to,
 			 const char *error_text, enum sf_net_state *ret_current);
 int sf_network_set_floating_gateway(struct sf_kv *kv, const char *uuid, const char *address /* NULL clears */);
-/* User metadata (values any JSON): get returns a new object ({} when empty). */
+/* Hard delete (spec 3.3) of a network in state deleted (-EBUSY otherwise): its record,
+ * metadata, DNS entries, interface list, IPAM, index entries and vxid claim. */
+int sf_network_purge(struct sf_kv *kv, const char *uuid);
+/* User metadata (values any JSON): get returns a new object ({} when empty). All of these are
+ * -ENOENT when the network does not exist; deleting a missing key succeeds. */
 int sf_network_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata);
 int sf_network_metadata_set(struct sf_kv *kv, const char *uuid, const char *key, json_t *value);
 int sf_network_metadata_delete(struct sf_kv *kv, const char *uuid, const char *key);
@@ -121,7 +133,9 @@ enum sf_ipam_type {
 const char *sf_ipam_type_to_string(enum sf_ipam_type t);
 
 /* Ensure the floating pool exists with the given CIDR (idempotent; -EEXIST if it exists with a
- * different block). */
+ * different block). Its three reserved addresses have user ["network", "floating"]. It also
+ * writes the pseudo network "floating" (namespace null, state initial, vxid 0) that
+ * sf_network_get() returns and sf_network_list() never lists. */
 int sf_ipam_floating_ensure(struct sf_kv *kv, const char *cidr);
 /* Reserve a specific address: -EADDRINUSE when any reservation (halo included) holds it,
  * -EDOM when outside the block, -ENOENT no such IPAM. user_type/user_uuid may be NULL. */
@@ -131,7 +145,9 @@ int sf_ipam_reserve(struct sf_kv *kv, const char *ipam, const char *address, enu
  * reservations takes a handful of round trips): -ENOSPC "No free addresses on network". */
 int sf_ipam_reserve_random(struct sf_kv *kv, const char *ipam, enum sf_ipam_type type,
 			   const char *user_type, const char *user_uuid, char ret_address[16]);
-/* Release into the deletion halo (halo_seconds); -ENOENT when not reserved. */
+/* Release into the deletion halo (halo_seconds): the record becomes {type "deletion-halo", user
+ * null, when now} and the address stays unusable until the halo expires (purged lazily at the
+ * start of every reserve). -ENOENT when not reserved (a halo entry counts as not reserved). */
 int sf_ipam_release(struct sf_kv *kv, const char *ipam, const char *address, unsigned halo_seconds);
 /* One reservation {address, type, user: [type, uuid]|null, when, comment}: -ENOENT if none. */
 int sf_ipam_get(struct sf_kv *kv, const char *ipam, const char *address, json_t **ret_record);
@@ -173,16 +189,22 @@ struct sf_iface_spec {
 /* Create an interface in state initial: the address reserved (type instance, user
  * ["instance", instance_uuid]) and the MAC claimed, the indexes updated, atomically.
  * -EADDRINUSE (address taken, 409 "address <a> in use"), -ENOSPC (no free address, 507),
- * -EEXIST (MAC in use), -EDOM (address outside the netblock). */
+ * -EEXIST (MAC in use), -EDOM (address outside the netblock), -ENOENT (no such network),
+ * -EINVAL (bad uuid, MAC, address or kind). Nothing stays claimed after a failure. */
 int sf_iface_create(struct sf_kv *kv, const struct sf_iface_spec *spec, struct sf_iface **ret_iface);
 int sf_iface_get(struct sf_kv *kv, const char *uuid, struct sf_iface **ret_iface);
+/* The instance's live interfaces by order (an unknown instance has none). */
 int sf_iface_list_by_instance(struct sf_kv *kv, const char *instance_uuid, char ***ret_uuids,
 			      size_t *ret_n);
+/* As sf_network_set_state, with spec 3.2. */
 int sf_iface_set_state(struct sf_kv *kv, const char *uuid, enum sf_iface_state to,
 		       enum sf_iface_state *ret_current);
+/* -EEXIST when the interface already floats on another address (the same address is a no-op). */
 int sf_iface_set_floating(struct sf_kv *kv, const char *uuid, const char *address /* NULL clears */);
 /* Mark deleted: releases the address into the halo, frees the MAC claim and removes it from the
- * network's interface list (spec 3.2). */
+ * network's interface list and the instance's (spec 3.2). Deleting a deleted interface is a
+ * no-op; a delete that failed half-way can be retried. The floating address is not touched
+ * (the defloat job releases it). */
 int sf_iface_delete(struct sf_kv *kv, const char *uuid, unsigned halo_seconds);
 int sf_iface_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata);
 int sf_iface_metadata_set(struct sf_kv *kv, const char *uuid, const char *key, json_t *value);
