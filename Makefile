@@ -111,7 +111,7 @@ $(O)/empty.o:
 # `make test` = deps, sanitizer build, then every layer. Each layer's runner ends with a line
 # "<layer>: N passed, N failed".
 # Every layer runs even when an earlier one fails; the exit status says whether all passed.
-TEST_LAYERS = check-unit check-integration check-api
+TEST_LAYERS = check-unit check-integration check-api check-e2e
 test: deps
 	$(MAKE) BUILD=test all-tests
 	@rc=0; for t in $(TEST_LAYERS); do $(MAKE) --no-print-directory BUILD=test $$t || rc=1; done; exit $$rc
@@ -132,6 +132,9 @@ run: deps
 
 check-api: all
 	@tests/lib/run-api.sh
+
+check-e2e: all
+	@tests/lib/run-e2e.sh
 
 services-start:
 	@ops/services.sh start
