@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Our nftables table in a network's namespace, through libnftables. See sf/nft.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nftables/libnftables.h>
+
+#include "sf/log.h"
+#include "sf/naming.h"
+#include "sf/nft.h"
+#include "sf/util.h"
+
+SF_LOG_MODULE("nft");
+
+#define TABLE SF_NFT_FAMILY " " SF_NFT_TABLE
+
+struct sf_nft {
+	struct nft_ctx *ctx;
+	char *error; /* copy of the error buffer of the last failed command */
+};
+
+/* Formatted output into a memory stream: it fails only without memory. */
+#define emit(f, ...)                               \
+	do {                                       \
+		if (fprintf((f), __VA_ARGS__) < 0) \
+			abort();                   \
+	} while (0)
+
+/* A device name that can go between double quotes in nft syntax. */
+static bool ifname_ok(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len >= SF_IFNAMSIZ)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f || *c == '"' || *c == '\\' || *c == '/')
+			return false;
+	return true;
+}
+
+static int spec_check(const struct sf_nft_spec *spec)
+{
+	if (!ifname_ok(spec->inner_ifname) || !ifname_ok(spec->egress_ifname) ||
+	    spec->netblock.prefix > 32 || (spec->n_floating && !spec->floating))
+		return -EINVAL;
+	for (size_t i = 0; i < spec->n_floating; i++) {
+		const struct sf_nft_floating *f = &spec->floating[i];
+
+		if (!sf_ipv4_net_contains(&spec->netblock, f->inner) ||
+		    sf_ipv4_net_contains(&spec->netblock, f->floating))
+			return -EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (spec->floating[j].floating == f->floating ||
+			    spec->floating[j].inner == f->inner)
+				return -EINVAL;
+	}
+	return 0;
+}
+
+int sf_nft_render(const struct sf_nft_spec *spec, char **ret_text)
+{
+	char net[SF_IPV4_NET_STRLEN], fl[SF_IPV4_STRLEN], in[SF_IPV4_STRLEN];
+	struct sf_ipv4_net block;
+	const char *egr = spec->egress_ifname, *inner = spec->inner_ifname;
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+	int r;
+
+	r = spec_check(spec);
+	if (r < 0)
+		return r;
+	f = open_memstream(&text, &len);
+	if (!f)
+		abort(); /* only ENOMEM */
+
+	block = sf_ipv4_net_canonical(&spec->netblock);
+	(void)sf_ipv4_net_format(&block, net);
+	/* "add; delete" makes the delete succeed whether or not the table exists, and all three
+	 * commands are one transaction: no moment without NAT, no half-applied table. */
+	emit(f, "add table " TABLE "\ndelete table " TABLE "\ntable " TABLE " {\n");
+
+	emit(f, "\tchain prerouting {\n"
+		"\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+	for (size_t i = 0; i < spec->n_floating; i++)
+		emit(f, "\t\tip daddr %s dnat to %s\n",
+		     sf_ipv4_format(spec->floating[i].floating, fl),
+		     sf_ipv4_format(spec->floating[i].inner, in));
+	emit(f, "\t}\n");
+
+	emit(f, "\tchain postrouting {\n"
+		"\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	for (size_t i = 0; i < spec->n_floating; i++)
+		emit(f, "\t\toifname \"%s\" ip saddr %s snat to %s\n", egr,
+		     sf_ipv4_format(spec->floating[i].inner, in),
+		     sf_ipv4_format(spec->floating[i].floating, fl));
+	if (spec->masquerade)
+		emit(f, "\t\toifname \"%s\" ip saddr %s masquerade\n", egr, net);
+	emit(f, "\t}\n");
+
+	emit(f,
+	     "\tchain forward {\n"
+	     "\t\ttype filter hook forward priority filter; policy accept;\n"
+	     "\t\tiifname \"%s\" oifname \"%s\" accept\n"
+	     "\t\tiifname \"%s\" oifname \"%s\" accept\n"
+	     "\t}\n}\n",
+	     inner, egr, egr, inner);
+
+	if (fclose(f) != 0)
+		abort();
+	*ret_text = text;
+	return 0;
+}
+
+static int netns_open(const char *netns, int *ret_fd)
+{
+	char path[4096];
+	int fd, r;
+
+	if (netns[0] == '/')
+		r = sf_bprintf(path, sizeof(path), "%s", netns);
+	else if (strchr(netns, '/') || !strcmp(netns, ".") || !strcmp(netns, ".."))
+		return -EINVAL;
+	else
+		r = sf_bprintf(path, sizeof(path), "/run/netns/%s", netns);
+	if (r < 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Create the context with the calling thread inside netns_fd, then come back. */
+static int ctx_new_in(int netns_fd, struct nft_ctx **ret_ctx)
+{
+	struct nft_ctx *ctx;
+	int self, r;
+
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* NFT_CTX_DEFAULT opens the netlink socket now, i.e. in the target namespace. */
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* This thread would keep acting on the network's namespace: never continue. */
+		sf_log_err("cannot return to our own network namespace: %s", strerror(errno));
+		abort();
+	}
+	r = 0;
+	if (ctx)
+		*ret_ctx = ctx;
+	else
+		r = -ENOMEM;
+out:
+	close(self);
+	return r;
+}
+
+int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
+{
+	struct nft_ctx *ctx = NULL;
+	struct sf_nft *nft;
+	int fd = -1, r;
+
+	if (netns) {
+		r = netns_open(netns, &fd);
+		if (r < 0)
+			return r;
+		r = ctx_new_in(fd, &ctx);
+		close(fd);
+		if (r < 0)
+			return r;
+	} else {
+		ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!ctx)
+			return -ENOMEM;
+	}
+	/* Output and errors go to buffers we read, never to the daemon's stdout/stderr. */
+	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
+		nft_ctx_free(ctx);
+		return -ENOMEM;
+	}
+	nft = sf_xcalloc(1, sizeof(*nft));
+	nft->ctx = ctx;
+	*ret_nft = nft;
+	return 0;
+}
+
+void sf_nft_free(struct sf_nft *nft)
+{
+	if (!nft)
+		return;
+	nft_ctx_free(nft->ctx);
+	free(nft->error);
+	free(nft);
+}
+
+const char *sf_nft_last_error(const struct sf_nft *nft)
+{
+	return nft->error ? nft->error : "";
+}
+
+/* Run commands; on success *ret_out (if given) is a copy of the output buffer. */
+static int run(struct sf_nft *nft, const char *cmds, char **ret_out)
+{
+	const char *out, *err;
+	size_t n;
+	int rc;
+
+	rc = nft_run_cmd_from_buffer(nft->ctx, cmds);
+	/* Reading a buffer also rewinds it, so read both every time. */
+	out = nft_ctx_get_output_buffer(nft->ctx);
+	err = nft_ctx_get_error_buffer(nft->ctx);
+	free(nft->error);
+	nft->error = NULL;
+	if (rc != 0) {
+		nft->error = sf_xstrdup(err);
+		n = strlen(nft->error);
+		while (n && nft->error[n - 1] == '\n')
+			nft->error[--n] = '\0';
+		sf_log_debug("nft failed: %s", nft->error);
+		return -EIO;
+	}
+	if (ret_out)
+		*ret_out = sf_xstrdup(out);
+	return 0;
+}
+
+int sf_nft_apply(struct sf_nft *nft, const struct sf_nft_spec *spec)
+{
+	char *text;
+	int r;
+
+	r = sf_nft_render(spec, &text);
+	if (r < 0)
+		return r;
+	r = run(nft, text, NULL);
+	free(text);
+	return r;
+}
+
+int sf_nft_delete_table(struct sf_nft *nft)
+{
+	return run(nft, "add table " TABLE "\ndelete table " TABLE "\n", NULL);
+}
+
+int sf_nft_table_exists(struct sf_nft *nft, bool *ret_exists)
+{
+	char *out, *line, *save = NULL;
+	bool found = false;
+	int r;
+
+	/* One "table ip <name>" line per table: no need to parse an error message. */
+	r = run(nft, "list tables " SF_NFT_FAMILY, &out);
+	if (r < 0)
+		return r;
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strcmp(line, "table " TABLE))
+			found = true;
+	free(out);
+	*ret_exists = found;
+	return 0;
+}
+
+int sf_nft_list_json(struct sf_nft *nft, char **ret_json)
+{
+	unsigned flags = nft_ctx_output_get_flags(nft->ctx);
+	bool exists;
+	int r;
+
+	r = sf_nft_table_exists(nft, &exists);
+	if (r < 0)
+		return r;
+	if (!exists)
+		return -ENOENT;
+	nft_ctx_output_set_flags(nft->ctx, flags | NFT_CTX_OUTPUT_JSON);
+	r = run(nft, "list table " TABLE, ret_json);
+	nft_ctx_output_set_flags(nft->ctx, flags);
+	return r;
+}
