@@ -32,7 +32,8 @@ static const struct sf_cfg_entry hv_cfg_entries[] = {
 
 static const struct sf_cfg_table hv_cfg_table = {
 	.daemon = "sf-hypervisor",
-	.description = "sf-net hypervisor worker (skeleton: connects, declares its queue, waits)",
+	.description =
+		"sf-net hypervisor worker (skeleton: consumes its queue, handles no job type yet)",
 	.version = SF_VERSION,
 	.entries = hv_cfg_entries,
 	.n = SF_ARRAY_SIZE(hv_cfg_entries),
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 	if (done)
 		goto out;
 	if (!cfg.node_name || !*cfg.node_name) {
-		fprintf(stderr, "sf-hypervisor: node_name: must not be empty\n");
+		(void)fprintf(stderr, "sf-hypervisor: node_name: must not be empty\n");
 		goto out;
 	}
 	sf_daemon_signals_setup();
