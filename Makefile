@@ -131,7 +131,7 @@ run: deps
 	ops/run.sh
 
 check-api: all
-	@tests/lib/run-api.sh
+	@SF_API_BIN=$(CURDIR)/$(O)/sf-api tests/lib/run-api.sh
 
 check-e2e: all
 	@tests/lib/run-e2e.sh
