@@ -445,3 +445,16 @@ int sf_netops_sysctl_get(struct sf_netops *ops, const char *path, char **ret_val
 		return -EINVAL;
 	return ops->cls->sysctl_get(ops->ctx, path, ret_value);
 }
+
+/* ---- persistent TAP devices (added for sf-hypervisor) ---- */
+
+int sf_netops_link_add_tap(struct sf_netops *ops, const struct sf_tap_spec *spec)
+{
+	if (!spec || !sf_ifname_is_valid(spec->name))
+		return -EINVAL;
+	if (spec->mac && sf_mac_is_multicast(spec->mac))
+		return -EINVAL;
+	if (!ops->cls->link_add_tap)
+		return -EOPNOTSUPP;
+	return ops->cls->link_add_tap(ops->ctx, spec);
+}

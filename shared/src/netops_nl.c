@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -23,6 +24,7 @@
 #include <arpa/inet.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/magic.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -1137,6 +1139,58 @@ static int nl_sysctl_get(void *ctx, const char *path, char **ret_value)
 	return 0;
 }
 
+/* ---- persistent TAP devices (added for sf-hypervisor) ---- */
+
+/* In the target namespace: /dev/net/tun makes its device in the namespace of the thread that
+ * opened it. IFF_TUN_EXCL refuses an existing name (-EBUSY) instead of attaching to it. */
+static int tap_make_fn(void *arg)
+{
+	const char *name = arg;
+	struct ifreq ifr;
+	int fd, r = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	(void)sf_bprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
+		r = errno == EBUSY ? -EEXIST : -errno;
+	close(fd);
+	return r;
+}
+
+static int nl_link_add_tap(void *ctx, const struct sf_tap_spec *spec)
+{
+	struct nl_ctx *c = ctx;
+	struct rtnl_link *ch;
+	struct nl_addr *a = NULL;
+	int r;
+
+	r = c->nsfd >= 0 ? run_in_thread(c->nsfd, tap_make_fn, (void *)spec->name)
+			 : tap_make_fn((void *)spec->name);
+	if (r < 0)
+		return r;
+	if (!spec->mtu && !spec->mac)
+		return 0;
+	ch = link_alloc();
+	if (spec->mtu)
+		rtnl_link_set_mtu(ch, spec->mtu);
+	if (spec->mac) {
+		a = nl_addr_build(AF_LLC, spec->mac->b, sizeof(spec->mac->b));
+		if (!a)
+			abort();
+		rtnl_link_set_addr(ch, a); /* takes a reference */
+		nl_addr_put(a);
+	}
+	r = link_change(c, spec->name, ch);
+	rtnl_link_put(ch);
+	if (r < 0)
+		(void)nl_link_del(c, spec->name);
+	return r;
+}
+
 static const struct sf_netops_class nl_class = {
 	.name = "netlink",
 	.free = nl_free,
@@ -1168,4 +1222,5 @@ static const struct sf_netops_class nl_class = {
 	.fdb_flood_list = nl_fdb_flood_list,
 	.sysctl_set = nl_sysctl_set,
 	.sysctl_get = nl_sysctl_get,
+	.link_add_tap = nl_link_add_tap,
 };

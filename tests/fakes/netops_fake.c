@@ -940,6 +940,28 @@ static int fake_sysctl_get(void *ctx, const char *path, char **ret_value)
 	return 0;
 }
 
+/* ---- persistent TAP devices (added for sf-hypervisor) ---- */
+
+static int fake_link_add_tap(void *ctx, const struct sf_tap_spec *spec)
+{
+	struct fake *f = ctx;
+	struct fns *ns = here(f);
+	struct flink *k;
+	char buf[SF_MAC_STRLEN];
+
+	if (!ns)
+		return -ENOENT;
+	FAIL_IF_INJECTED(f, "link_add_tap");
+	if (link_find(ns, spec->name))
+		return -EEXIST;
+	k = link_new(f->m, ns, spec->name, "tun", spec->mtu ? spec->mtu : 1500);
+	if (spec->mac)
+		k->l.mac = *spec->mac;
+	record(f, "link_add_tap %s mtu=%u mac=%s", spec->name, spec->mtu,
+	       spec->mac ? sf_mac_format(spec->mac, buf) : "-");
+	return 0;
+}
+
 static const struct sf_netops_class fake_class = {
 	.name = "fake",
 	.free = fake_free,
@@ -971,6 +993,7 @@ static const struct sf_netops_class fake_class = {
 	.fdb_flood_list = fake_fdb_flood_list,
 	.sysctl_set = fake_sysctl_set,
 	.sysctl_get = fake_sysctl_get,
+	.link_add_tap = fake_link_add_tap,
 };
 
 /* ---- test controls ---- */

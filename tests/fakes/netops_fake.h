@@ -32,6 +32,7 @@
  *   "route_del 10.1.0.0/24 dev br-vxlan-00002a"
  *   "fdb_flood_add vxlan-00002a 198.18.0.2"  "fdb_flood_del vxlan-00002a 198.18.0.2"
  *   "sysctl_set ipv4/ip_forward=1"
+ *   "link_add_tap tap-0a1b2c3d mtu=1450 mac=02:00:00:00:00:01"  (no MAC: "mac=-"; kind "tun")
  * Arguments are recorded canonical (sf_netops.c checks and normalises them first).
  */
 #ifndef SF_NETOPS_FAKE_H

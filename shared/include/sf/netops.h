@@ -94,6 +94,15 @@ struct sf_veth_spec {
 	const char *peer_netns; /* NULL: the peer stays here; else created directly inside it */
 };
 
+/* A persistent TAP device (IFF_TAP, no packet information), as `ip tuntap add mode tap`
+ * makes: it stays when the creating file descriptor closes, for a VM monitor to open later.
+ * Its carrier is down until someone opens it. */
+struct sf_tap_spec {
+	const char *name;
+	unsigned mtu;		  /* 0: the kernel's default */
+	const struct sf_mac *mac; /* NULL: a random one from the kernel */
+};
+
 /* Operational state, numbered as RFC 2863 and the kernel's IF_OPER_*. */
 enum sf_link_oper {
 	SF_LINK_OPER_UNKNOWN,
@@ -182,6 +191,9 @@ struct sf_netops_class {
 	/* path under /proc/sys/net/, checked */
 	int (*sysctl_set)(void *ctx, const char *path, const char *value);
 	int (*sysctl_get)(void *ctx, const char *path, char **ret_value);
+
+	/* persistent TAP devices (added for sf-hypervisor); NULL: -EOPNOTSUPP */
+	int (*link_add_tap)(void *ctx, const struct sf_tap_spec *spec);
 };
 
 /* Wrap an implementation. Takes ownership of ctx (sf_netops_free() calls cls->free(ctx)). */
@@ -256,6 +268,13 @@ int sf_netops_fdb_flood_list(struct sf_netops *ops, const char *ifname, char ***
  * sysctl (or the device in its path) does not exist; -EINVAL for ".." or a leading '/'. */
 int sf_netops_sysctl_set(struct sf_netops *ops, const char *path, const char *value);
 int sf_netops_sysctl_get(struct sf_netops *ops, const char *path, char **ret_value);
+
+/* ---- persistent TAP devices (added for sf-hypervisor) --------------------------------------
+ * Create a TAP device in the handle's namespace: TUNSETIFF (IFF_TAP | IFF_NO_PI |
+ * IFF_TUN_EXCL) and TUNSETPERSIST on /dev/net/tun opened inside the namespace, then MTU and MAC
+ * over netlink. -EEXIST when the name is taken; the device is removed again when setting the
+ * MTU or MAC fails. Listed with kind "tun"; removed with sf_netops_link_del(). */
+int sf_netops_link_add_tap(struct sf_netops *ops, const struct sf_tap_spec *spec);
 
 /* Validation used by every implementation (exported for callers that build names). */
 bool sf_ifname_is_valid(const char *name);
