@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The reconciler (spec 6.15, ARCHITECTURE.md sections 5.10 and 6), at start and every
+ * reconcile_s: the desired state in Redis against the kernel and the process table.
+ *   created             converge; each repair is an event ("reconciler repaired drift")
+ *   initial, creating   deploy, once its state is older than stray_grace_s (a lost job)
+ *   delete-wait         destroy when no interface is left, else converge
+ *   error               left alone (dead: spec 3.1); deleting it tears it down
+ * and strays: networks this node made (nn:<node>:made) that are deleted or gone are torn down
+ * once they have been strays for stray_grace_s. Devices and namespaces this node did not make
+ * are never touched: other clusters may share the machine.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "networknode/nn.h"
+#include "sf/err.h"
+#include "sf/store.h"
+
+SF_LOG_MODULE("networknode");
+
+static int reconcile_network(struct wk_ctx *ctx, struct sf_network *net)
+{
+	struct nn_state *st = ctx->userdata;
+	char **ifaces = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	sf_diag_clear(&ctx->diag);
+	switch (net->state) {
+	case SF_NET_CREATED:
+		r = nn_converge(ctx, net, NULL, NN_CONVERGE_REPAIR);
+		break;
+	case SF_NET_INITIAL:
+	case SF_NET_CREATING:
+		if (sf_now_epoch() - net->state_updated < (double)st->cfg->stray_grace_s)
+			break; /* its deploy job is probably on its way */
+		sf_log_info("network %s is still %s: deploying it", net->uuid,
+			    sf_net_state_to_string(net->state));
+		r = nn_deploy_network(ctx, net);
+		break;
+	case SF_NET_DELETE_WAIT:
+		r = sf_network_interfaces(ctx->kv, net->uuid, &ifaces, &n);
+		for (size_t i = 0; i < n; i++)
+			free(ifaces[i]);
+		free(ifaces);
+		if (r == 0)
+			r = n ? nn_converge(ctx, net, NULL, NN_CONVERGE_REPAIR)
+			      : nn_destroy_network(ctx, net);
+		break;
+	default:
+		break;
+	}
+	if (r < 0)
+		sf_log_warn_errno(r, "reconciling network %s failed, retrying at the next pass",
+				  net->uuid);
+	return r;
+}
+
+/* Tear a stray down; a record left in state deleted gives its floating addresses back. */
+static int remove_stray(struct wk_ctx *ctx, const char *uuid, uint32_t vxid)
+{
+	struct sf_network *net = NULL;
+	int r;
+
+	r = nn_teardown(ctx, uuid, vxid);
+	if (r < 0)
+		return r;
+	r = sf_network_get(ctx->kv, uuid, &net);
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0 && net->state == SF_NET_DELETED)
+		r = nn_release_floating(ctx, net);
+	sf_network_free(net);
+	return r;
+}
+
+/* Is uuid among the active networks? */
+static bool is_active(struct sf_network **nets, size_t n, const char *uuid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(nets[i]->uuid, uuid) == 0)
+			return true;
+	return false;
+}
+
+static int remove_strays(struct wk_ctx *ctx, struct sf_network **nets, size_t n)
+{
+	struct nn_state *st = ctx->userdata;
+	uint64_t now = sf_now_monotonic_ms();
+	json_t *made = NULL, *v;
+	const char *uuid;
+	long vxid;
+	int r;
+
+	r = nn_made_list(ctx->kv, st, &made);
+	if (r < 0)
+		return r;
+	json_object_foreach(made, uuid, v) {
+		struct nn_netmem *mem;
+
+		if (is_active(nets, n, uuid))
+			continue;
+		mem = nn_netmem(st, uuid);
+		if (!mem->stray_since_ms) {
+			mem->stray_since_ms = now ? now : 1;
+			sf_log_info(
+				"network %s: its devices belong to no live network; removing them "
+				"in %ld s",
+				uuid, st->cfg->stray_grace_s);
+			continue;
+		}
+		if (now - mem->stray_since_ms < (uint64_t)st->cfg->stray_grace_s * 1000)
+			continue;
+		if (sf_parse_long(json_string_value(v), 1, 0xffffff, &vxid) < 0) {
+			sf_log_warn("network %s: bad vxid '%s' in the made set, dropping it", uuid,
+				    json_string_value(v));
+		} else {
+			r = remove_stray(ctx, uuid, (uint32_t)vxid);
+			if (r < 0) {
+				sf_log_warn_errno(r, "removing stray network %s failed", uuid);
+				if (wk_error_is_transient(r))
+					break;
+				continue;
+			}
+			nn_event(ctx, SF_OBJECT_NETWORK, uuid, SF_EVENT_AUDIT,
+				 "reconciler removed stray network devices",
+				 json_pack("{s:I}", "vxid", (json_int_t)vxid));
+		}
+		r = nn_made_del(ctx->kv, st, uuid);
+		if (r < 0)
+			break;
+		nn_netmem_forget(st, uuid);
+	}
+	json_decref(made);
+	return r < 0 ? r : 0;
+}
+
+/* Spec 6.3 step 1: the floating pool exists, with our block. A different block means sf-api
+ * and this worker disagree: stop rather than hand out addresses of the wrong pool. */
+static int floating_pool(struct wk_ctx *ctx)
+{
+	struct nn_state *st = ctx->userdata;
+	int r;
+
+	if (st->floating_ok)
+		return 0;
+	r = sf_ipam_floating_ensure(ctx->kv, st->cfg->floating_network);
+	if (r == -EEXIST) {
+		sf_log_err("floating_network %s differs from the floating pool in Redis (sf-api's "
+			   "floating_network): stopping",
+			   st->cfg->floating_network);
+		st->fatal = true;
+		ctx->stop = true;
+	}
+	st->floating_ok = r == 0;
+	return r;
+}
+
+int nn_reconcile(struct wk_ctx *ctx)
+{
+	struct sf_network **nets = NULL;
+	uint64_t t0 = sf_now_monotonic_ms();
+	size_t n = 0;
+	int r, failures = 0;
+
+	r = floating_pool(ctx);
+	if (r < 0)
+		return r;
+	r = nn_egress_converge(ctx, NN_CONVERGE_REPAIR);
+	if (r < 0)
+		return r;
+	r = sf_network_list(ctx->kv, NULL, false, &nets, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct nn_netmem *mem = nn_netmem(ctx->userdata, nets[i]->uuid);
+
+		mem->stray_since_ms = 0;
+		r = reconcile_network(ctx, nets[i]);
+		if (r < 0 && wk_error_is_transient(r))
+			break; /* Redis is gone: the next pass will do */
+		failures += r < 0;
+		r = 0;
+	}
+	if (r == 0)
+		r = remove_strays(ctx, nets, n);
+	for (size_t i = 0; i < n; i++)
+		sf_network_free(nets[i]);
+	free(nets);
+	sf_diag_clear(&ctx->diag);
+	sf_log_debug("reconciled %zu networks in %llu ms, %d failed", n,
+		     (unsigned long long)(sf_now_monotonic_ms() - t0), failures);
+	return r;
+}
