@@ -42,8 +42,7 @@ stop_all() {
 	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 	rm -f "$PIDS_FILE"
-	"$here/cluster.sh" down --prefix "$PREFIX" >/dev/null || log "cluster down reported a problem"
-	"$here/services.sh" stop
+	"$here/teardown.sh"
 	log "stopped"
 }
 trap stop_all INT TERM EXIT
