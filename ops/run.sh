@@ -119,4 +119,4 @@ With Shaken Fist's client (pip install shakenfist-client; not packaged for Debia
 Ctrl-C stops everything (delete the demo-vm1 namespace yourself: ip netns del demo-vm1).
 MSG
 wait -n "${pids[@]}" || true
-log "a daemon exited; stopping the rest"
+[ $stopping = 1 ] || log "a daemon exited; stopping the rest"

@@ -129,6 +129,14 @@ void api_response_clear(struct api_response *resp);
 int api_publish_job(struct api_ctx *ctx, int job_type /* enum sf_job_type */,
 		    const char *object_uuid, json_t *args, const char *node, char **ret_job_id);
 
+/* Send a job as a request (sf_mq_request, the job id as message id) routed as api_publish_job
+ * does, and wait up to timeout_ms for the worker's answer: 0 with the reply (NUL-terminated,
+ * caller frees); -ETIMEDOUT no answer in time (the request expires unrun); -ENOENT nobody
+ * consumes the role's queue. */
+int api_request_job(struct api_ctx *ctx, int job_type /* enum sf_job_type */,
+		    const char *object_uuid, json_t *args, const char *node, int timeout_ms,
+		    char **ret_reply, size_t *ret_len);
+
 /* Record an event about an object (published to sf.events; the recorder stores it). */
 int api_event(struct api_ctx *ctx, int object_type /* enum sf_object_type */,
 	      const char *object_uuid, int event_type /* enum sf_event_type */,

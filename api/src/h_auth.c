@@ -13,6 +13,8 @@
 
 #include "api.h"
 #include "auth.h"
+#include "metadata.h"
+#include "sf/envelope.h"
 #include "sf/json.h"
 #include "sf/log.h"
 #include "sf/store.h"
@@ -339,69 +341,26 @@ static int h_key_delete(struct api_ctx *ctx, const struct api_request *req,
 
 /* ---- metadata (the semantics of network metadata, spec 1.5.10) ---- */
 
-static int h_metadata_get(struct api_ctx *ctx, const struct api_request *req,
-			  struct api_response *resp)
-{
-	json_t *md = NULL;
-	int r = require_namespace(ctx, req, req->params[0], resp);
+static const struct api_metadata_class ns_metadata_class = {
+	.object_type = SF_OBJECT_NAMESPACE,
+	.get = api_ns_metadata_get,
+	.set = api_ns_metadata_set,
+	.del = api_ns_metadata_delete,
+};
 
-	if (r <= 0)
-		return r;
-	r = api_ns_metadata_get(ctx->kv, req->params[0], &md);
-	if (r < 0)
-		return r;
-	return api_ok(resp, md);
-}
-
-static int metadata_set(struct api_ctx *ctx, const struct api_request *req, const char *key,
-			const char *method, struct api_response *resp)
+/* GET, POST /auth/namespaces/<namespace>/metadata; PUT, DELETE .../metadata/<key> */
+static int h_metadata(struct api_ctx *ctx, const struct api_request *req,
+		      struct api_response *resp)
 {
 	const char *ns = req->params[0];
-	const json_t *value = json_object_get(req->body, "value");
 	int r = require_namespace(ctx, req, ns, resp);
 
 	if (r <= 0)
 		return r;
-	if (!key)
-		return api_error(resp, 400, "no key specified");
-	if (!api_json_is_truthy(value))
-		return api_error(resp, 400, "no value specified");
-	r = api_ns_metadata_set(ctx->kv, ns, key, value);
-	if (r == -ENOENT)
+	r = api_metadata_serve(ctx, &ns_metadata_class, ns, req, resp);
+	if (r == -ENOENT) /* deleted since require_namespace() */
 		return api_error(resp, 404, "namespace not found");
-	if (r < 0)
-		return r;
-	api_ns_audit(ctx, ns, "set metadata key request from REST API",
-		     json_pack("{s:s, s:O, s:s}", "key", key, "value", value, "method", method));
-	return api_ok(resp, NULL);
-}
-
-static int h_metadata_post(struct api_ctx *ctx, const struct api_request *req,
-			   struct api_response *resp)
-{
-	return metadata_set(ctx, req, body_str(req, "key"), "post", resp);
-}
-
-static int h_metadata_put(struct api_ctx *ctx, const struct api_request *req,
-			  struct api_response *resp)
-{
-	return metadata_set(ctx, req, req->params[1], "put", resp);
-}
-
-static int h_metadata_delete(struct api_ctx *ctx, const struct api_request *req,
-			     struct api_response *resp)
-{
-	const char *ns = req->params[0], *key = req->params[1];
-	int r = require_namespace(ctx, req, ns, resp);
-
-	if (r <= 0)
-		return r;
-	r = api_ns_metadata_delete(ctx->kv, ns, key); /* a missing key is not an error */
-	if (r < 0)
-		return r;
-	api_ns_audit(ctx, ns, "delete metadata key request from REST API",
-		     json_pack("{s:s}", "key", key));
-	return api_ok(resp, NULL);
+	return r;
 }
 
 /* ---- trust ---- */
@@ -454,12 +413,12 @@ const struct api_route api_routes_auth[] = {
 	{"PUT", "/auth/namespaces/<namespace>/keys/<key_name>", "namespaces-key-put.json", 0,
 	 h_key_put},
 	{"DELETE", "/auth/namespaces/<namespace>/keys/<key_name>", NULL, 0, h_key_delete},
-	{"GET", "/auth/namespaces/<namespace>/metadata", NULL, 0, h_metadata_get},
+	{"GET", "/auth/namespaces/<namespace>/metadata", NULL, 0, h_metadata},
 	{"POST", "/auth/namespaces/<namespace>/metadata", "namespaces-metadata-post.json", 0,
-	 h_metadata_post},
+	 h_metadata},
 	{"PUT", "/auth/namespaces/<namespace>/metadata/<key>", "namespaces-metadata-put.json", 0,
-	 h_metadata_put},
-	{"DELETE", "/auth/namespaces/<namespace>/metadata/<key>", NULL, 0, h_metadata_delete},
+	 h_metadata},
+	{"DELETE", "/auth/namespaces/<namespace>/metadata/<key>", NULL, 0, h_metadata},
 	{"POST", "/auth/namespaces/<namespace>/trust", "namespaces-trust-post.json", 0,
 	 h_trust_post},
 	{"DELETE", "/auth/namespaces/<namespace>/trust/<external_namespace>", NULL, 0,

@@ -31,6 +31,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "metadata.h"
 #include "networks.h"
 #include "sf/envelope.h"
 #include "sf/err.h"
@@ -598,76 +599,16 @@ static int h_iface_defloat(struct api_ctx *ctx, const struct api_request *req,
 
 /* ---- metadata (spec 1.5.10 rules) ---- */
 
-static int h_iface_metadata_get(struct api_ctx *ctx, const struct api_request *req,
-				struct api_response *resp)
-{
-	struct sf_network *net = NULL;
-	struct sf_iface *iface = NULL;
-	json_t *md = NULL;
-	int r;
+static const struct api_metadata_class iface_metadata_class = {
+	.object_type = SF_OBJECT_NETWORKINTERFACE,
+	.get = sf_iface_metadata_get,
+	.set = sf_iface_metadata_set,
+	.del = sf_iface_metadata_delete,
+};
 
-	r = iface_lookup(ctx, req, resp, &iface, &net);
-	if (r <= 0)
-		return r;
-	r = sf_iface_metadata_get(ctx->kv, iface->uuid, &md);
-	if (r == 0)
-		r = api_ok(resp, md);
-	sf_iface_free(iface);
-	sf_network_free(net);
-	return r;
-}
-
-static int metadata_set(struct api_ctx *ctx, const struct api_request *req,
-			struct api_response *resp, const char *key, const char *method)
-{
-	json_t *value = json_object_get(req->body, "value");
-	struct sf_network *net = NULL;
-	struct sf_iface *iface = NULL;
-	int r;
-
-	r = iface_lookup(ctx, req, resp, &iface, &net);
-	if (r <= 0)
-		return r;
-	if (!key || !*key) {
-		r = api_error(resp, 400, "no key specified");
-		goto out;
-	}
-	if (!value || !api_json_is_truthy(value)) {
-		r = api_error(resp, 400, "no value specified");
-		goto out;
-	}
-	r = sf_iface_metadata_set(ctx->kv, iface->uuid, key, value);
-	if (r < 0)
-		goto out;
-	audit(ctx, iface->uuid, "set metadata key request from REST API",
-	      json_pack("{s:s, s:O, s:s}", "key", key, "value", value, "method", method));
-	r = api_ok(resp, NULL);
-out:
-	sf_iface_free(iface);
-	sf_network_free(net);
-	return r;
-}
-
-/* POST /interfaces/<uuid>/metadata {key, value} */
-static int h_iface_metadata_post(struct api_ctx *ctx, const struct api_request *req,
-				 struct api_response *resp)
-{
-	const char *key = NULL;
-
-	(void)sf_json_get_str(req->body, "key", &key);
-	return metadata_set(ctx, req, resp, key, "post");
-}
-
-/* PUT /interfaces/<uuid>/metadata/<key> {value} */
-static int h_iface_metadata_put(struct api_ctx *ctx, const struct api_request *req,
-				struct api_response *resp)
-{
-	return metadata_set(ctx, req, resp, req->params[1], "put");
-}
-
-/* DELETE /interfaces/<uuid>/metadata/<key>: a missing key is fine. */
-static int h_iface_metadata_delete(struct api_ctx *ctx, const struct api_request *req,
-				   struct api_response *resp)
+/* GET, POST /interfaces/<uuid>/metadata; PUT, DELETE /interfaces/<uuid>/metadata/<key> */
+static int h_iface_metadata(struct api_ctx *ctx, const struct api_request *req,
+			    struct api_response *resp)
 {
 	struct sf_network *net = NULL;
 	struct sf_iface *iface = NULL;
@@ -676,14 +617,7 @@ static int h_iface_metadata_delete(struct api_ctx *ctx, const struct api_request
 	r = iface_lookup(ctx, req, resp, &iface, &net);
 	if (r <= 0)
 		return r;
-	r = sf_iface_metadata_delete(ctx->kv, iface->uuid, req->params[1]);
-	if (r == -ENOENT)
-		r = 0;
-	if (r == 0) {
-		audit(ctx, iface->uuid, "delete metadata key request from REST API",
-		      json_pack("{s:s}", "key", req->params[1]));
-		r = api_ok(resp, NULL);
-	}
+	r = api_metadata_serve(ctx, &iface_metadata_class, iface->uuid, req, resp);
 	sf_iface_free(iface);
 	sf_network_free(net);
 	return r;
@@ -776,12 +710,12 @@ const struct api_route api_routes_interfaces[] = {
 	{"DELETE", "/interfaces/<uuid>", NULL, 0, h_iface_delete},
 	{"POST", "/interfaces/<uuid>/float", NULL, 0, h_iface_float},
 	{"POST", "/interfaces/<uuid>/defloat", NULL, 0, h_iface_defloat},
-	{"GET", "/interfaces/<uuid>/metadata", NULL, 0, h_iface_metadata_get},
+	{"GET", "/interfaces/<uuid>/metadata", NULL, 0, h_iface_metadata},
 	{"POST", "/interfaces/<uuid>/metadata", "interfaces-metadata-post.json", 0,
-	 h_iface_metadata_post},
+	 h_iface_metadata},
 	{"PUT", "/interfaces/<uuid>/metadata/<key>", "interfaces-metadata-put.json", 0,
-	 h_iface_metadata_put},
-	{"DELETE", "/interfaces/<uuid>/metadata/<key>", NULL, 0, h_iface_metadata_delete},
+	 h_iface_metadata},
+	{"DELETE", "/interfaces/<uuid>/metadata/<key>", NULL, 0, h_iface_metadata},
 	{"GET", "/instances/<uuid>/interfaces", NULL, 0, h_instance_interfaces},
 	{"POST", "/instances/<uuid>/interfaces", "interfaces-hotplug.json", 0, h_instance_hotplug},
 	{0},

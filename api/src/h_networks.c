@@ -22,13 +22,13 @@
 #include "sf/ipv4.h"
 #include "sf/json.h"
 #include "sf/log.h"
-#include "sf/mq.h"
 #include "sf/store.h"
 #include "sf/util.h"
 
 #include "api.h"
 #include "auth.h"
 #include "events.h"
+#include "metadata.h"
 #include "networks.h"
 
 SF_LOG_MODULE("networks");
@@ -36,9 +36,6 @@ SF_LOG_MODULE("networks");
 /* Upstream's smallest block, /29 (8 addresses); the largest is what the store's IPAM holds,
  * SF_STORE_MIN_PREFIX. */
 #define NETBLOCK_MAX_PREFIX 29
-
-/* How long a ping request waits for a (re)connection to RabbitMQ, as publish.c does. */
-#define MQ_READY_MS 2000
 
 /* A lookup helper answered the request itself (resp holds a 4xx). */
 #define ANSWERED 1
@@ -630,85 +627,23 @@ out:
 
 /* ---- metadata (1.5.10) ---- */
 
-static int network_metadata_get(struct api_ctx *ctx, const struct api_request *req,
-				struct api_response *resp)
-{
-	struct sf_network *n;
-	json_t *md;
-	int r;
+static const struct api_metadata_class network_metadata_class = {
+	.object_type = SF_OBJECT_NETWORK,
+	.mutate_events = true,
+	.get = sf_network_metadata_get,
+	.set = sf_network_metadata_set,
+	.del = sf_network_metadata_delete,
+};
 
-	LOOKUP_OR_RETURN(ctx, req, resp, NEED_OWNED, &n);
-	r = sf_network_metadata_get(ctx->kv, n->uuid, &md);
-	if (r == 0)
-		r = api_ok(resp, md);
-	sf_network_free(n);
-	return r;
-}
-
-static int metadata_set(struct api_ctx *ctx, const struct api_request *req,
-			struct api_response *resp, const json_t *key, const char *method)
+/* GET, POST .../metadata; PUT, DELETE .../metadata/<key> */
+static int network_metadata(struct api_ctx *ctx, const struct api_request *req,
+			    struct api_response *resp)
 {
-	json_t *value = json_object_get(req->body, "value");
 	struct sf_network *n;
 	int r;
 
 	LOOKUP_OR_RETURN(ctx, req, resp, NEED_OWNED, &n);
-	if (!api_json_is_truthy(key)) {
-		r = api_error(resp, 400, "no key specified");
-		goto out;
-	}
-	if (!api_json_is_truthy(value)) {
-		r = api_error(resp, 400, "no value specified");
-		goto out;
-	}
-	r = sf_network_metadata_set(ctx->kv, n->uuid, json_string_value(key), value);
-	if (r < 0)
-		goto out;
-	event(ctx, n->uuid, SF_EVENT_AUDIT, "set metadata key request from REST API",
-	      json_pack("{s:O,s:O,s:s}", "key", key, "value", value, "method", method));
-	event(ctx, n->uuid, SF_EVENT_MUTATE, "set attribute",
-	      json_pack("{s:s,s:O,s:O}", "attribute", "metadata", "key", key, "value", value));
-	r = api_ok(resp, NULL);
-out:
-	sf_network_free(n);
-	return r;
-}
-
-static int network_metadata_post(struct api_ctx *ctx, const struct api_request *req,
-				 struct api_response *resp)
-{
-	return metadata_set(ctx, req, resp, json_object_get(req->body, "key"), "post");
-}
-
-static int network_metadata_put(struct api_ctx *ctx, const struct api_request *req,
-				struct api_response *resp)
-{
-	json_t *key = json_string(req->params[1]);
-	int r;
-
-	r = metadata_set(ctx, req, resp, key, "put");
-	json_decref(key);
-	return r;
-}
-
-static int network_metadata_delete(struct api_ctx *ctx, const struct api_request *req,
-				   struct api_response *resp)
-{
-	const char *key = req->params[1];
-	struct sf_network *n;
-	int r;
-
-	LOOKUP_OR_RETURN(ctx, req, resp, NEED_OWNED, &n);
-	r = sf_network_metadata_delete(ctx->kv, n->uuid, key);
-	if (r < 0 && r != -ENOENT) /* deleting a missing key succeeds */
-		goto out;
-	event(ctx, n->uuid, SF_EVENT_AUDIT, "delete metadata key request from REST API",
-	      json_pack("{s:s}", "key", key));
-	if (r == 0)
-		event(ctx, n->uuid, SF_EVENT_MUTATE, "set attribute",
-		      json_pack("{s:s,s:s,s:n}", "attribute", "metadata", "key", key, "value"));
-	r = api_ok(resp, NULL);
-out:
+	r = api_metadata_serve(ctx, &network_metadata_class, n->uuid, req, resp);
 	sf_network_free(n);
 	return r;
 }
@@ -739,10 +674,8 @@ static int network_ping(struct api_ctx *ctx, const struct api_request *req,
 {
 	const char *address = req->params[1];
 	struct sf_ipv4_net net;
-	struct sf_job *job = NULL;
-	struct sf_diag diag = {0};
 	struct sf_network *n;
-	char *msg = NULL, *reply = NULL;
+	char *reply = NULL;
 	size_t reply_len = 0;
 	json_t *args = NULL;
 	uint32_t addr;
@@ -772,20 +705,8 @@ static int network_ping(struct api_ctx *ctx, const struct api_request *req,
 	      json_pack("{s:s}", "address", address));
 
 	args = json_pack("{s:s}", "address", address);
-	r = sf_job_new(SF_JOB_NETWORK_PING, n->uuid, args, req->request_id, &job);
-	if (r < 0)
-		goto out;
-	r = sf_job_check(ctx->envelopes, job, &diag);
-	if (r < 0) {
-		r = sf_log_err_errno(r, "network %s: ping job does not validate: %s", n->uuid,
-				     diag.message);
-		goto out;
-	}
-	msg = sf_job_serialize(job);
-	r = sf_mq_wait_ready(ctx->mq, MQ_READY_MS);
-	if (r >= 0)
-		r = sf_mq_request(ctx->mq, SF_MQ_JOBS_EXCHANGE, "networknode", msg, strlen(msg),
-				  (int)ctx->cfg->ping_timeout_ms, &reply, &reply_len);
+	r = api_request_job(ctx, SF_JOB_NETWORK_PING, n->uuid, args, NULL,
+			    (int)ctx->cfg->ping_timeout_ms, &reply, &reply_len);
 	if (r == -ETIMEDOUT) {
 		r = api_error(resp, 504,
 			      "the network node did not answer the ping request within %g s",
@@ -801,8 +722,6 @@ static int network_ping(struct api_ctx *ctx, const struct api_request *req,
 	r = ping_answer(resp, reply, reply_len);
 out:
 	free(reply);
-	free(msg);
-	sf_job_free(job);
 	json_decref(args);
 	sf_network_free(n);
 	return r;
@@ -1033,12 +952,10 @@ const struct api_route api_routes_networks[] = {
 	{"GET", "/networks/<ref>/interfaces", NULL, 0, network_interfaces},
 	{"GET", "/networks/<ref>/addresses", NULL, 0, network_addresses},
 	{"GET", "/networks/<ref>/events", "networks-events.json", 0, network_events},
-	{"GET", "/networks/<ref>/metadata", NULL, 0, network_metadata_get},
-	{"POST", "/networks/<ref>/metadata", "networks-metadata-post.json", 0,
-	 network_metadata_post},
-	{"PUT", "/networks/<ref>/metadata/<key>", "networks-metadata-put.json", 0,
-	 network_metadata_put},
-	{"DELETE", "/networks/<ref>/metadata/<key>", NULL, 0, network_metadata_delete},
+	{"GET", "/networks/<ref>/metadata", NULL, 0, network_metadata},
+	{"POST", "/networks/<ref>/metadata", "networks-metadata-post.json", 0, network_metadata},
+	{"PUT", "/networks/<ref>/metadata/<key>", "networks-metadata-put.json", 0, network_metadata},
+	{"DELETE", "/networks/<ref>/metadata/<key>", NULL, 0, network_metadata},
 	{"GET", "/networks/<ref>/ping/<address>", NULL, 0, network_ping},
 	{"POST", "/networks/<ref>/route", NULL, 0, network_route},
 	{"DELETE", "/networks/<ref>/route/<address>", NULL, 0, network_unroute},

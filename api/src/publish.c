@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Publishing jobs (sf.jobs) and events (sf.events) from request handlers. */
+/* Publishing jobs (sf.jobs) and events (sf.events) from request handlers, and jobs sent as
+ * requests that wait for the worker's answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "api.h"
 #include "http.h"
 #include "sf/envelope.h"
+#include "sf/err.h"
 #include "sf/log.h"
 #include "sf/mq.h"
 
@@ -22,14 +24,16 @@ static int mq_ready(struct api_ctx *ctx)
 	return sf_mq_wait_ready(ctx->mq, MQ_READY_MS);
 }
 
-int api_publish_job(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
-		    const char *node, char **ret_job_id)
+/* Build the job of a publish or request: its routing key ("networknode" or
+ * "hypervisor.<node>", by the type's target), the job checked against its schema, and its
+ * serialized body. */
+static int job_prepare(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
+		       const char *node, struct sf_job **ret_job, char **ret_key, char **ret_body)
 {
 	const struct sf_job_type_info *info;
-	struct sf_mq_msg_props props = {0};
 	struct sf_diag diag = {0};
 	struct sf_job *job = NULL;
-	char *key = NULL, *body = NULL;
+	char *key;
 	int r;
 
 	if (job_type < 0 || job_type >= _SF_JOB_TYPE_MAX)
@@ -46,28 +50,73 @@ int api_publish_job(struct api_ctx *ctx, int job_type, const char *object_uuid, 
 		       &job);
 	if (r < 0) {
 		sf_log_err_errno(r, "cannot build job %s for %s", info->name, object_uuid);
-		goto out;
+		goto fail;
 	}
 	r = sf_job_check(ctx->envelopes, job, &diag);
 	if (r < 0) {
 		sf_log_err("job %s for %s does not match its schema: %s", info->name, object_uuid,
 			   diag.message);
-		goto out;
+		goto fail;
 	}
-	body = sf_job_serialize(job);
+	*ret_body = sf_job_serialize(job);
+	*ret_job = job;
+	*ret_key = key;
+	return 0;
+fail:
+	sf_job_free(job);
+	free(key);
+	return r;
+}
+
+int api_publish_job(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
+		    const char *node, char **ret_job_id)
+{
+	struct sf_mq_msg_props props = {0};
+	struct sf_job *job;
+	char *key, *body;
+	int r;
+
+	r = job_prepare(ctx, job_type, object_uuid, args, node, &job, &key, &body);
+	if (r < 0)
+		return r;
 	props.message_id = job->id;
 	r = mq_ready(ctx);
 	if (r >= 0)
 		r = sf_mq_publish(ctx->mq, SF_MQ_JOBS_EXCHANGE, key, body, strlen(body), &props);
 	if (r < 0) {
-		sf_log_warn_errno(r, "publishing job %s %s to '%s' failed", info->name, job->id,
-				  key);
+		sf_log_warn_errno(r, "publishing job %s %s to '%s' failed",
+				  sf_job_types[job->type].name, job->id, key);
 		goto out;
 	}
-	sf_log_debug("published job %s %s for %s to '%s'", info->name, job->id, object_uuid, key);
+	sf_log_debug("published job %s %s for %s to '%s'", sf_job_types[job->type].name,
+		     job->id, object_uuid, key);
 	if (ret_job_id)
 		*ret_job_id = sf_xstrdup(job->id);
 out:
+	free(body);
+	free(key);
+	sf_job_free(job);
+	return r;
+}
+
+int api_request_job(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
+		    const char *node, int timeout_ms, char **ret_reply, size_t *ret_len)
+{
+	struct sf_mq_msg_props props = {0};
+	struct sf_job *job;
+	char *key, *body;
+	int r;
+
+	r = job_prepare(ctx, job_type, object_uuid, args, node, &job, &key, &body);
+	if (r < 0)
+		return r;
+	props.message_id = job->id;
+	r = mq_ready(ctx);
+	if (r >= 0)
+		r = sf_mq_request(ctx->mq, SF_MQ_JOBS_EXCHANGE, key, body, strlen(body), &props,
+				  timeout_ms, ret_reply, ret_len);
+	sf_log_debug("request job %s %s for %s to '%s': %s", sf_job_types[job->type].name,
+		     job->id, object_uuid, key, r < 0 ? sf_strerror(r) : "answered");
 	free(body);
 	free(key);
 	sf_job_free(job);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The message bus over AMQP 0-9-1 (librabbitmq 0.11), and the class dispatch of struct sf_mq.
+ * The message bus over AMQP 0-9-1 (librabbitmq 0.11): the real class of struct sf_mq (the
+ * dispatch is mq.c).
  *
  * One connection with one channel per sf_mq. The channel is in confirm mode, so every publish
  * gets a delivery tag (1, 2, ...) that the broker acks or nacks. Everything the broker sends
@@ -31,105 +32,6 @@
 #include "sf/util.h"
 
 SF_LOG_MODULE("mq");
-
-/* ---- the seam ------------------------------------------------------------------------- */
-
-struct sf_mq {
-	const struct sf_mq_class *cls;
-	void *ctx;
-};
-
-struct sf_mq *sf_mq_new_with_class(const struct sf_mq_class *cls, void *ctx)
-{
-	struct sf_mq *mq = sf_xmalloc(sizeof(*mq));
-
-	mq->cls = cls;
-	mq->ctx = ctx;
-	return mq;
-}
-
-void *sf_mq_ctx(const struct sf_mq *mq, const struct sf_mq_class *cls)
-{
-	return mq && mq->cls == cls ? mq->ctx : NULL;
-}
-
-void sf_mq_free(struct sf_mq *mq)
-{
-	if (!mq)
-		return;
-	mq->cls->free(mq->ctx);
-	free(mq);
-}
-
-void sf_mq_delivery_free(struct sf_mq_delivery *d)
-{
-	if (!d)
-		return;
-	free(d->body);
-	free(d->exchange);
-	free(d->routing_key);
-	free(d->content_type);
-	free(d->message_id);
-	free(d->correlation_id);
-	free(d->reply_to);
-	free(d);
-}
-
-int sf_mq_wait_ready(struct sf_mq *mq, int timeout_ms)
-{
-	return mq->cls->wait_ready(mq->ctx, timeout_ms);
-}
-
-int sf_mq_declare_topology(struct sf_mq *mq, const char *const *job_roles, size_t n)
-{
-	return mq->cls->declare_topology(mq->ctx, job_roles, n);
-}
-
-int sf_mq_delete_queue(struct sf_mq *mq, const char *queue)
-{
-	return mq->cls->delete_queue(mq->ctx, queue);
-}
-
-int sf_mq_publish(struct sf_mq *mq, const char *exchange, const char *routing_key, const char *body,
-		  size_t len, const struct sf_mq_msg_props *props)
-{
-	return mq->cls->publish(mq->ctx, exchange, routing_key, body, len, props);
-}
-
-int sf_mq_consume_start(struct sf_mq *mq, const char *queue)
-{
-	return mq->cls->consume_start(mq->ctx, queue);
-}
-
-int sf_mq_next(struct sf_mq *mq, int timeout_ms, struct sf_mq_delivery **ret_delivery)
-{
-	return mq->cls->next(mq->ctx, timeout_ms, ret_delivery);
-}
-
-int sf_mq_ack(struct sf_mq *mq, const struct sf_mq_delivery *d)
-{
-	return mq->cls->ack(mq->ctx, d);
-}
-
-int sf_mq_nack(struct sf_mq *mq, const struct sf_mq_delivery *d, bool requeue)
-{
-	return mq->cls->nack(mq->ctx, d, requeue);
-}
-
-int sf_mq_request(struct sf_mq *mq, const char *exchange, const char *routing_key, const char *body,
-		  size_t len, int timeout_ms, char **ret_body, size_t *ret_len)
-{
-	return mq->cls->request(mq->ctx, exchange, routing_key, body, len, timeout_ms, ret_body,
-				ret_len);
-}
-
-int sf_mq_reply(struct sf_mq *mq, const struct sf_mq_delivery *request, const char *body,
-		size_t len)
-{
-	return mq->cls->reply(mq->ctx, request, body, len);
-}
-
-/* ---- AMQP ----------------------------------------------------------------------------- */
 
 #define CHANNEL 1
 #define REPLY_TO "amq.rabbitmq.reply-to"
@@ -761,12 +663,14 @@ static int connect_until(struct mq_amqp *m, uint64_t deadline)
 
 /* ---- operations ------------------------------------------------------------------------- */
 
+/* Publish and wait for the confirm. expiration_ms > 0 makes the broker drop the message if no
+ * consumer has taken it by then. */
 static int publish_confirmed(struct mq_amqp *m, const char *exchange, const char *routing_key,
 			     const char *body, size_t len, const struct sf_mq_msg_props *p,
-			     bool mandatory, uint64_t deadline)
+			     bool mandatory, unsigned expiration_ms, uint64_t deadline)
 {
 	amqp_basic_properties_t props = {0};
-	char id[SF_UUID_STRLEN];
+	char id[SF_UUID_STRLEN], expiration[16];
 	const char *msgid;
 	int status, r = 0;
 
@@ -790,6 +694,11 @@ static int publish_confirmed(struct mq_amqp *m, const char *exchange, const char
 	if (p && p->reply_to) {
 		props._flags |= AMQP_BASIC_REPLY_TO_FLAG;
 		props.reply_to = cbytes(p->reply_to);
+	}
+	if (expiration_ms > 0) {
+		(void)sf_bprintf(expiration, sizeof(expiration), "%u", expiration_ms);
+		props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+		props.expiration = cbytes(expiration);
 	}
 
 	status = amqp_basic_publish(m->conn, CHANNEL, cbytes(exchange), cbytes(routing_key),
@@ -907,7 +816,7 @@ static int amqp_publish(void *ctx, const char *exchange, const char *routing_key
 	r = ensure_connected(m);
 	if (r < 0)
 		return r;
-	return publish_confirmed(m, exchange, routing_key, body, len, props, true,
+	return publish_confirmed(m, exchange, routing_key, body, len, props, true, 0,
 				 deadline_after((int)m->opt.confirm_timeout_ms));
 }
 
@@ -995,12 +904,13 @@ static int amqp_nack(void *ctx, const struct sf_mq_delivery *d, bool requeue)
 }
 
 static int amqp_request(void *ctx, const char *exchange, const char *routing_key, const char *body,
-			size_t len, int timeout_ms, char **ret_body, size_t *ret_len)
+			size_t len, const struct sf_mq_msg_props *p, int timeout_ms, char **ret_body,
+			size_t *ret_len)
 {
 	struct mq_amqp *m = ctx;
 	uint64_t deadline = deadline_after(timeout_ms);
 	char corr[SF_UUID_STRLEN];
-	struct sf_mq_msg_props props = {.correlation_id = corr, .reply_to = REPLY_TO};
+	struct sf_mq_msg_props props = p ? *p : (struct sf_mq_msg_props){0};
 	int r;
 
 	r = ensure_connected(m);
@@ -1010,8 +920,11 @@ static int amqp_request(void *ctx, const char *exchange, const char *routing_key
 	if (r < 0)
 		return r;
 	sf_uuid_generate(corr);
+	props.correlation_id = corr;
+	props.reply_to = REPLY_TO;
 	m->want_corr = corr;
-	r = publish_confirmed(m, exchange, routing_key, body, len, &props, true, deadline);
+	r = publish_confirmed(m, exchange, routing_key, body, len, &props, true,
+			      timeout_ms > 0 ? (unsigned)timeout_ms : 0, deadline);
 	while (r == 0 && !m->reply)
 		r = pump(m, deadline);
 	m->want_corr = NULL;
@@ -1039,7 +952,7 @@ static int amqp_reply(void *ctx, const struct sf_mq_delivery *req, const char *b
 	/* Not mandatory: RabbitMQ hands a direct reply to the requester's channel outside its
 	 * routing, so it would come back as unroutable although delivered (rabbitmq-server
 	 * #6124). The confirm still tells us the broker took it. */
-	return publish_confirmed(m, "", req->reply_to, body, len, &props, false,
+	return publish_confirmed(m, "", req->reply_to, body, len, &props, false, 0,
 				 deadline_after((int)m->opt.confirm_timeout_ms));
 }
 

@@ -310,7 +310,10 @@ int store_del_if_equal(struct sf_kv *kv, const char *key, const char *value)
 	return r;
 }
 
-int store_json_hash_get(struct sf_kv *kv, const char *parent, const char *hash, json_t **ret_object)
+/* A new JSON object from an HGETALL of JSON-encoded values; -ENOENT when `parent` does not
+ * exist. */
+static int json_hash_get(struct sf_kv *kv, const char *parent, const char *hash,
+			 json_t **ret_object)
 {
 	struct sf_kv_batch *b = sf_kv_batch_new();
 	struct sf_kv_reply *reply = NULL, *h;
@@ -343,6 +346,37 @@ int store_json_hash_get(struct sf_kv *kv, const char *parent, const char *hash, 
 out:
 	sf_kv_reply_free(reply);
 	sf_kv_batch_free(b);
+	return r;
+}
+
+int store_subhash_get(struct sf_kv *kv, const char *kind, const char *id, const char *suffix,
+		      json_t **ret_object)
+{
+	char *parent = sf_kv_key(kv, "%s:{%s}", kind, id);
+	char *hash = sf_kv_key(kv, "%s:{%s}%s", kind, id, suffix);
+	int r;
+
+	r = json_hash_get(kv, parent, hash, ret_object);
+	free(parent);
+	free(hash);
+	return r;
+}
+
+int store_subhash_set(struct sf_kv *kv, const char *kind, const char *id, const char *suffix,
+		      const char *field, const json_t *value)
+{
+	char *parent, *hash, *json;
+	int r;
+
+	if (!field)
+		return -EINVAL;
+	parent = sf_kv_key(kv, "%s:{%s}", kind, id);
+	hash = sf_kv_key(kv, "%s:{%s}%s", kind, id, suffix);
+	json = value ? sf_json_dumps(value) : NULL;
+	r = store_hash_set_if(kv, parent, hash, field, json, false);
+	free(json);
+	free(parent);
+	free(hash);
 	return r;
 }
 

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "sf/ipv4.h"
-#include "sf/json.h"
 #include "sf/log.h"
 #include "store_priv.h"
 
@@ -401,49 +400,24 @@ out:
 	return r;
 }
 
-static int iface_subhash(struct sf_kv *kv, const char *uuid, char **ret_parent, char **ret_hash)
+int sf_iface_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata)
 {
 	if (!sf_uuid_is_valid(uuid))
 		return -ENOENT;
-	*ret_parent = sf_kv_key(kv, "iface:{%s}", uuid);
-	*ret_hash = sf_kv_key(kv, "iface:{%s}:metadata", uuid);
-	return 0;
+	return store_subhash_get(kv, "iface", uuid, ":metadata", ret_metadata);
 }
 
-int sf_iface_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata)
+/* Set (value non-NULL) or delete one metadata key. */
+static int iface_metadata_op(struct sf_kv *kv, const char *uuid, const char *key,
+			     const json_t *value)
 {
-	char *parent, *hash;
-	int r;
-
-	r = iface_subhash(kv, uuid, &parent, &hash);
-	if (r < 0)
-		return r;
-	r = store_json_hash_get(kv, parent, hash, ret_metadata);
-	free(parent);
-	free(hash);
-	return r;
+	if (!sf_uuid_is_valid(uuid))
+		return -ENOENT;
+	return store_subhash_set(kv, "iface", uuid, ":metadata", key, value);
 }
 
-static int iface_metadata_op(struct sf_kv *kv, const char *uuid, const char *key, json_t *value)
-{
-	char *parent, *hash, *json = NULL;
-	int r;
-
-	if (!key)
-		return -EINVAL;
-	r = iface_subhash(kv, uuid, &parent, &hash);
-	if (r < 0)
-		return r;
-	if (value)
-		json = sf_json_dumps(value);
-	r = store_hash_set_if(kv, parent, hash, key, json, false);
-	free(json);
-	free(parent);
-	free(hash);
-	return r;
-}
-
-int sf_iface_metadata_set(struct sf_kv *kv, const char *uuid, const char *key, json_t *value)
+int sf_iface_metadata_set(struct sf_kv *kv, const char *uuid, const char *key,
+			  const json_t *value)
 {
 	if (!value)
 		return -EINVAL;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "sf/ipv4.h"
-#include "sf/json.h"
 #include "sf/log.h"
 #include "sf/naming.h"
 #include "store_priv.h"
@@ -523,38 +522,17 @@ int sf_network_set_floating_gateway(struct sf_kv *kv, const char *uuid, const ch
 static int net_subhash_op(struct sf_kv *kv, const char *uuid, const char *suffix, const char *k,
 			  const json_t *value)
 {
-	char *parent, *hash, *json = NULL;
-	int r;
-
 	if (!network_ref_ok(uuid))
 		return -ENOENT;
-	if (!k)
-		return -EINVAL;
-	parent = net_key(kv, uuid, "");
-	hash = net_key(kv, uuid, suffix);
-	if (value)
-		json = sf_json_dumps(value);
-	r = store_hash_set_if(kv, parent, hash, k, json, false);
-	free(json);
-	free(parent);
-	free(hash);
-	return r;
+	return store_subhash_set(kv, "network", uuid, suffix, k, value);
 }
 
 static int net_subhash_get(struct sf_kv *kv, const char *uuid, const char *suffix,
 			   json_t **ret_object)
 {
-	char *parent, *hash;
-	int r;
-
 	if (!network_ref_ok(uuid))
 		return -ENOENT;
-	parent = net_key(kv, uuid, "");
-	hash = net_key(kv, uuid, suffix);
-	r = store_json_hash_get(kv, parent, hash, ret_object);
-	free(parent);
-	free(hash);
-	return r;
+	return store_subhash_get(kv, "network", uuid, suffix, ret_object);
 }
 
 int sf_network_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata)
@@ -562,7 +540,8 @@ int sf_network_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_met
 	return net_subhash_get(kv, uuid, ":metadata", ret_metadata);
 }
 
-int sf_network_metadata_set(struct sf_kv *kv, const char *uuid, const char *key, json_t *value)
+int sf_network_metadata_set(struct sf_kv *kv, const char *uuid, const char *key,
+			    const json_t *value)
 {
 	if (!value)
 		return -EINVAL;

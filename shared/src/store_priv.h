@@ -62,10 +62,14 @@ int store_hash_set_if(struct sf_kv *kv, const char *parent, const char *hash, co
 		      const char *value, bool only_if_unset);
 /* Delete `key` if its value is `value` (claims: vxid, MAC). 1 deleted, 0 not. */
 int store_del_if_equal(struct sf_kv *kv, const char *key, const char *value);
-/* A new JSON object from an HGETALL of JSON-encoded values (metadata); -ENOENT when `parent`
- * does not exist. */
-int store_json_hash_get(struct sf_kv *kv, const char *parent, const char *hash,
-			json_t **ret_object);
+/* A sub-hash of JSON-encoded values "<kind>:{<id>}<suffix>" (metadata, DNS entries) beside its
+ * record "<kind>:{<id>}". get: a new object of all its fields. set: one field to value as JSON
+ * text, or delete it when value is NULL (-EINVAL without a field). Both -ENOENT when the record
+ * does not exist. Callers check id. */
+int store_subhash_get(struct sf_kv *kv, const char *kind, const char *id, const char *suffix,
+		      json_t **ret_object);
+int store_subhash_set(struct sf_kv *kv, const char *kind, const char *id, const char *suffix,
+		      const char *field, const json_t *value);
 
 /* Random bytes from getrandom(). */
 int store_random(void *buf, size_t n);

@@ -301,6 +301,38 @@ static struct sf_kv_reply *cmd_incr(struct kv_fake *f, const struct sf_kv_argv *
 	return sf_kv_reply_new_int(v);
 }
 
+/* EXPIRE key seconds: 1 when set, 0 for a missing key; a time <= 0 deletes the key. */
+static struct sf_kv_reply *cmd_expire(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	struct entry *e;
+	long long v;
+
+	if (span_to_ll(arg(cmd, 2), &v) < 0)
+		return reply_err("ERR value is not an integer or out of range");
+	if (v > LLONG_MAX / 1000)
+		return reply_err("ERR invalid expire time in 'expire' command");
+	e = lookup(f, arg(cmd, 1));
+	if (!e)
+		return sf_kv_reply_new_int(0);
+	if (v <= 0)
+		entry_remove(f, e);
+	else
+		e->expire_ms = f->clock_ms + (uint64_t)v * 1000;
+	return sf_kv_reply_new_int(1);
+}
+
+/* TTL key: the seconds left, rounded as Redis does; -1 without an expiry, -2 for a missing key. */
+static struct sf_kv_reply *cmd_ttl(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	struct entry *e = lookup(f, arg(cmd, 1));
+
+	if (!e)
+		return sf_kv_reply_new_int(-2);
+	if (!e->expire_ms)
+		return sf_kv_reply_new_int(-1);
+	return sf_kv_reply_new_int((long long)((e->expire_ms - f->clock_ms + 500) / 1000));
+}
+
 static struct sf_kv_reply *cmd_hset(struct kv_fake *f, const struct sf_kv_argv *cmd)
 {
 	struct sf_kv_reply *err;
@@ -464,6 +496,7 @@ static const struct fake_cmd {
 } fake_cmds[] = {
 	{"ping", -1, cmd_ping},	     {"get", 2, cmd_get},	    {"set", -3, cmd_set},
 	{"del", -2, cmd_del},	     {"exists", -2, cmd_exists},    {"incr", 2, cmd_incr},
+	{"expire", 3, cmd_expire},   {"ttl", 2, cmd_ttl},
 	{"hset", -4, cmd_hset},	     {"hget", 3, cmd_hget},	    {"hdel", -3, cmd_hdel},
 	{"hgetall", 2, cmd_hgetall}, {"hlen", 2, cmd_hlen},	    {"sadd", -3, cmd_sadd},
 	{"srem", -3, cmd_srem},	     {"smembers", 2, cmd_smembers}, {"sismember", 3, cmd_sismember},

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An in-memory sf_kv for unit tests: no socket, no server. It speaks enough Redis for sf-net:
- * PING; strings (GET, SET [EX s|PX ms] [NX|XX], DEL, EXISTS, INCR); hashes (HSET, HGET, HDEL,
- * HGETALL, HLEN); sets (SADD, SREM, SMEMBERS, SISMEMBER, SCARD); and MULTI/EXEC of those through
- * sf_kv_exec(). Replies, error replies (WRONGTYPE, unknown command, wrong arity) and the
+ * PING; keys (DEL, EXISTS, EXPIRE key seconds, TTL); strings (GET, SET [EX s|PX ms] [NX|XX],
+ * INCR); hashes (HSET, HGET, HDEL, HGETALL, HLEN); sets (SADD, SREM, SMEMBERS, SISMEMBER,
+ * SCARD); and MULTI/EXEC of those through sf_kv_exec(). Replies, error replies (WRONGTYPE, unknown command, wrong arity) and the
  * all-or-nothing rule for commands refused while queueing follow Redis. Arguments are checked
  * against an arity table before any command runs. Data lives in linear lists.
  *
@@ -26,7 +26,8 @@ struct sf_kv *sf_kv_fake_new(const char *prefix);
  * with -ETIMEDOUT, at once) until switched back. Data is kept, as with AOF. */
 void sf_kv_fake_set_down(struct sf_kv *kv, bool down);
 
-/* Move the fake's clock forward, so that keys set with EX/PX expire without sleeping. */
+/* Move the fake's clock forward, so that keys with a TTL (SET EX/PX, EXPIRE) expire without
+ * sleeping. */
 void sf_kv_fake_advance_ms(struct sf_kv *kv, uint64_t ms);
 
 /* Number of keys (expired ones not counted). */

@@ -94,6 +94,7 @@ static void msg_fields_copy(struct sf_mq_fake_msg *dst, const struct sf_mq_fake_
 	dst->message_id = dup_or_null(src->message_id);
 	dst->correlation_id = dup_or_null(src->correlation_id);
 	dst->reply_to = dup_or_null(src->reply_to);
+	dst->expiration_ms = src->expiration_ms;
 }
 
 static struct fmsg *fmsg_new(struct mq_fake *f, const char *exchange, const char *rk,
@@ -212,7 +213,7 @@ static void publish_record(struct mq_fake *f, const struct fmsg *fm)
 }
 
 static int do_publish(struct mq_fake *f, const char *exchange, const char *rk, const char *body,
-		      size_t len, const struct sf_mq_msg_props *props)
+		      size_t len, const struct sf_mq_msg_props *props, unsigned expiration_ms)
 {
 	struct fqueue *q;
 	struct fmsg *fm;
@@ -223,6 +224,7 @@ static int do_publish(struct mq_fake *f, const char *exchange, const char *rk, c
 	if (!q)
 		return -ENOENT;
 	fm = fmsg_new(f, exchange, rk, body, len, props);
+	fm->m.expiration_ms = expiration_ms;
 	publish_record(f, fm);
 	queue_push(q, fm, false);
 	return 0;
@@ -299,7 +301,7 @@ static int fake_publish(void *ctx, const char *exchange, const char *routing_key
 			size_t len, const struct sf_mq_msg_props *props)
 {
 	struct mq_fake *f = ctx;
-	int r = do_publish(f, exchange, routing_key, body, len, props);
+	int r = do_publish(f, exchange, routing_key, body, len, props, 0);
 
 	if (r == 0)
 		record(f, "publish %s %s %.*s", exchange, routing_key, (int)len, body);
@@ -401,16 +403,19 @@ static int fake_nack(void *ctx, const struct sf_mq_delivery *d, bool requeue_it)
 }
 
 static int fake_request(void *ctx, const char *exchange, const char *routing_key, const char *body,
-			size_t len, int timeout_ms, char **ret_body, size_t *ret_len)
+			size_t len, const struct sf_mq_msg_props *p, int timeout_ms, char **ret_body,
+			size_t *ret_len)
 {
 	struct mq_fake *f = ctx;
 	char *corr = sf_xasprintf("c%u", f->next_id + 1);
-	struct sf_mq_msg_props props = {.correlation_id = corr, .reply_to = REPLY_TO};
+	struct sf_mq_msg_props props = p ? *p : (struct sf_mq_msg_props){0};
 	char *reply;
 	int r;
 
-	(void)timeout_ms;
-	r = do_publish(f, exchange, routing_key, body, len, &props);
+	props.correlation_id = corr;
+	props.reply_to = REPLY_TO;
+	r = do_publish(f, exchange, routing_key, body, len, &props,
+		       timeout_ms > 0 ? (unsigned)timeout_ms : 0);
 	free(corr);
 	if (r < 0)
 		return r;

@@ -9,7 +9,8 @@
  *   - next hands out the consumed queue's messages in order and returns -ETIMEDOUT at once
  *     when it is empty; ack removes, nack requeues (redelivered, delivery_count + 1) or
  *     dead-letters, and a job requeued more than 5 times is dead-lettered;
- *   - request publishes like publish and returns the next canned reply, or -ETIMEDOUT at once;
+ *   - request publishes like publish (its expiration recorded, not enforced: there is no clock)
+ *     and returns the next canned reply, or -ETIMEDOUT at once;
  *   - "broker down": every call fails with -ECONNREFUSED; deliveries handed out before become
  *     stale (ack/nack -ESTALE) and go back to their queue, as the broker would redeliver them.
  * Successful calls are recorded as text, for tests to compare with the expected list:
@@ -45,6 +46,7 @@ struct sf_mq_fake_msg {
 	char *message_id;
 	char *correlation_id;
 	char *reply_to;
+	unsigned expiration_ms; /* AMQP expiration; 0 for none */
 };
 
 /* Messages published successfully (publish, request and reply), oldest first. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fakes/testutil.h"
 #include "common/jobloop.h"
 #include "common/worker.h"
 #include "sf/daemon.h"
@@ -163,29 +164,6 @@ static void assert_status(const char *id, const char *state, int attempts)
 	json_decref(st);
 }
 
-/* Take the message with this id off sf.jobs.dead; false if it does not show up in time.
- * Messages that are not ours are left there (unacked, they go back to the queue). */
-static bool take_dead(const char *id, int timeout_ms)
-{
-	struct sf_mq *mq = mq_new(1000);
-	uint64_t deadline = sf_now_monotonic_ms() + (uint64_t)timeout_ms;
-	struct sf_mq_delivery *d;
-	bool found = false;
-
-	assert_int_equal(sf_mq_consume_start(mq, SF_MQ_DEAD_QUEUE), 0);
-	while (!found && sf_now_monotonic_ms() < deadline) {
-		if (sf_mq_next(mq, 200, &d) < 0)
-			continue;
-		if (sf_streq(d->message_id, id)) {
-			assert_int_equal(sf_mq_ack(mq, d), 0);
-			found = true;
-		}
-		sf_mq_delivery_free(d);
-	}
-	sf_mq_free(mq);
-	return found;
-}
-
 /* ---- tests ---- */
 
 /* 1. A job published as the API does is handled once, acked, and recorded "done". */
@@ -213,6 +191,7 @@ static void test_malformed_dead_lettered(void **state)
 	struct sf_mq_msg_props props = {0};
 	char *queue = sf_xasprintf(SF_MQ_JOBS_QUEUE_PREFIX "%s", r);
 	struct t t = {.want_calls = 1};
+	struct sf_mq_delivery *dead;
 	char bad_id[SF_UUID_STRLEN], id[SF_UUID_STRLEN];
 
 	(void)state;
@@ -224,7 +203,8 @@ static void test_malformed_dead_lettered(void **state)
 	run_loop(r, &t);
 	assert_int_equal(t.calls, 1);
 	assert_status(id, "done", 1);
-	assert_true(take_dead(bad_id, 10000));
+	assert_int_equal(sf_test_take_dead(amqp_url, bad_id, 10000, &dead), 0);
+	sf_mq_delivery_free(dead);
 	assert_queue_empty(r);
 	free(queue);
 }
@@ -335,12 +315,9 @@ static int group_setup(void **state)
 {
 	struct sf_kv_options kopt = {.prefix = kv_prefix};
 	struct sf_diag d = {0};
-	char uuid[SF_UUID_STRLEN];
-
 	(void)state;
 	sf_log_set_level(SF_LOG_WARN);
-	sf_uuid_generate(uuid);
-	(void)snprintf(prefix, sizeof(prefix), "itest-%.8s", uuid);
+	sf_test_unique(prefix, sizeof(prefix), "itest-", "");
 	(void)snprintf(kv_prefix, sizeof(kv_prefix), "%s:", prefix);
 	if (sf_envelope_schemas_load(NULL, &schemas, &d) < 0) {
 		(void)fprintf(stderr, "loading schemas: %s\n", d.message);
@@ -355,8 +332,6 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	struct sf_kv_reply *keys;
-	char *pattern = sf_xasprintf("%s*", kv_prefix);
 	int r = 0;
 
 	(void)state;
@@ -368,12 +343,7 @@ static int group_teardown(void **state)
 		free(q);
 		free(roles[i]);
 	}
-	if (sf_kv_cmd(kv, &keys, "KEYS", pattern, NULL) == 0) {
-		for (size_t i = 0; i < keys->n; i++)
-			(void)sf_kv_cmd(kv, NULL, "DEL", keys->elems[i]->str, NULL);
-		sf_kv_reply_free(keys);
-	}
-	free(pattern);
+	sf_test_kv_delete_prefix(kv, kv_prefix);
 	sf_mq_free(pub);
 	sf_kv_free(kv);
 	sf_envelope_schemas_free(schemas);

@@ -14,18 +14,15 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../fakes/testutil.h"
 #include "sf/kv.h"
 #include "sf/util.h"
-
-extern char **environ;
 
 static const char *redis_url;
 static char prefix[64];
@@ -34,12 +31,10 @@ static bool redis_stopped;
 
 static int group_setup(void **state)
 {
-	char uuid[SF_UUID_STRLEN];
 	struct sf_kv_options opt = {.prefix = prefix};
 
 	(void)state;
-	sf_uuid_generate(uuid);
-	(void)snprintf(prefix, sizeof(prefix), "sftest:%.8s:", uuid);
+	sf_test_unique(prefix, sizeof(prefix), "sftest:", ":");
 	if (sf_kv_redis_new(redis_url, &opt, &kv) < 0)
 		return -1;
 	return sf_kv_wait_ready(kv, 10000) < 0 ? -1 : 0;
@@ -47,17 +42,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	struct sf_kv_reply *keys;
-	char *pattern;
-
 	(void)state;
-	pattern = sf_xasprintf("%s*", prefix);
-	if (sf_kv_cmd(kv, &keys, "KEYS", pattern, NULL) == 0) {
-		for (size_t i = 0; i < keys->n; i++)
-			(void)sf_kv_cmd(kv, NULL, "DEL", keys->elems[i]->str, NULL);
-		sf_kv_reply_free(keys);
-	}
-	free(pattern);
+	sf_test_kv_delete_prefix(kv, prefix);
 	sf_kv_free(kv);
 	return 0;
 }
@@ -355,30 +341,7 @@ static void test_unreachable(void **state)
 /* ops/services.sh VERB redis, for the server of SF_REDIS_URL. */
 static int services(const char *verb)
 {
-	const char *sh = getenv("SF_SERVICES_SH");
-	char path[4096], port[16];
-	const char *colon = strrchr(redis_url, ':');
-	char *argv[4];
-	pid_t pid;
-	int status;
-
-	if (!sh) {
-		(void)snprintf(path, sizeof(path), "%s/../ops/services.sh", SF_BUILD_SCHEMA_DIR);
-		sh = path;
-	}
-	if (access(sh, X_OK) < 0 || !colon)
-		return -ENOENT;
-	(void)snprintf(port, sizeof(port), "%ld", strtol(colon + 1, NULL, 10));
-	setenv("SF_REDIS_PORT", port, 1);
-	argv[0] = (char *)sh;
-	argv[1] = (char *)verb;
-	argv[2] = (char *)"redis";
-	argv[3] = NULL;
-	if (posix_spawn(&pid, sh, NULL, NULL, argv, environ) != 0)
-		return -errno;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+	return sf_test_services(verb, "redis", "SF_REDIS_PORT", redis_url);
 }
 
 static int restart_teardown(void **state)

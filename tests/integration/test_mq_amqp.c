@@ -15,21 +15,17 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
+#include "../fakes/testutil.h"
 #include "sf/mq.h"
 #include "sf/util.h"
-
-extern char **environ;
 
 static const char *amqp_url;
 static char prefix[32];
@@ -86,30 +82,6 @@ static void publish_id(struct sf_mq *mq, const char *r, const char *body, char i
 
 	sf_uuid_generate(id);
 	assert_int_equal(sf_mq_publish(mq, SF_MQ_JOBS_EXCHANGE, r, body, strlen(body), &props), 0);
-}
-
-/* Take the message with this id off sf.jobs.dead; NULL if it does not show up in time. Other
- * messages there (not ours) are left alone: unacked, they return to the queue. */
-static struct sf_mq_delivery *take_dead(const char *id, int timeout_ms)
-{
-	struct sf_mq_options opt = {.prefetch = 1000};
-	struct sf_mq *mq = mq_new(&opt);
-	struct sf_mq_delivery *d, *found = NULL;
-	uint64_t deadline = sf_now_monotonic_ms() + (uint64_t)timeout_ms;
-
-	assert_int_equal(sf_mq_consume_start(mq, SF_MQ_DEAD_QUEUE), 0);
-	while (!found && sf_now_monotonic_ms() < deadline) {
-		if (sf_mq_next(mq, 200, &d) < 0)
-			continue;
-		if (sf_streq(d->message_id, id)) {
-			assert_int_equal(sf_mq_ack(mq, d), 0);
-			found = d;
-		} else {
-			sf_mq_delivery_free(d);
-		}
-	}
-	sf_mq_free(mq);
-	return found;
 }
 
 /* Declare a job queue the way a different client might, straight through librabbitmq, and
@@ -233,30 +205,7 @@ static void test_publish_consume_ack(void **state)
 /* ops/services.sh VERB rabbitmq, for the server of SF_AMQP_URL. */
 static int services(const char *verb)
 {
-	const char *sh = getenv("SF_SERVICES_SH");
-	const char *colon = strrchr(amqp_url, ':');
-	char path[4096], port[16];
-	char *argv[4];
-	pid_t pid;
-	int status;
-
-	if (!sh) {
-		snprintf(path, sizeof(path), "%s/../ops/services.sh", SF_BUILD_SCHEMA_DIR);
-		sh = path;
-	}
-	if (access(sh, X_OK) < 0 || !colon)
-		return -ENOENT;
-	snprintf(port, sizeof(port), "%ld", strtol(colon + 1, NULL, 10));
-	setenv("SF_AMQP_PORT", port, 1);
-	argv[0] = (char *)sh;
-	argv[1] = (char *)verb;
-	argv[2] = (char *)"rabbitmq";
-	argv[3] = NULL;
-	if (posix_spawn(&pid, sh, NULL, NULL, argv, environ) != 0)
-		return -errno;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+	return sf_test_services(verb, "rabbitmq", "SF_AMQP_PORT", amqp_url);
 }
 
 /* 3. Messages confirmed before a broker restart are delivered after it; the clients reconnect
@@ -346,8 +295,7 @@ static void test_reject_dead_letters(void **state)
 	sf_mq_delivery_free(d);
 	assert_int_equal(sf_mq_next(con, 500, &d), -ETIMEDOUT);
 
-	d = take_dead(id, 10000);
-	assert_non_null(d);
+	assert_int_equal(sf_test_take_dead(amqp_url, id, 10000, &d), 0);
 	assert_string_equal(d->body, body);
 	sf_mq_delivery_free(d);
 	sf_mq_free(con);
@@ -375,8 +323,7 @@ static void test_delivery_limit(void **state)
 	}
 	/* Limit 5: the first delivery and five more, then it is dead. */
 	assert_int_equal(n, 6);
-	d = take_dead(id, 10000);
-	assert_non_null(d);
+	assert_int_equal(sf_test_take_dead(amqp_url, id, 10000, &d), 0);
 	sf_mq_delivery_free(d);
 	sf_mq_free(con);
 	sf_mq_free(pub);
@@ -386,6 +333,7 @@ struct responder {
 	const char *role;
 	pthread_barrier_t ready;
 	int r_next, r_stray, r_reply, r_ack;
+	char message_id[64]; /* of the request it answered */
 };
 
 static void *respond(void *arg)
@@ -403,6 +351,8 @@ static void *respond(void *arg)
 		pthread_barrier_wait(&rs->ready);
 	}
 	if (rs->r_next == 0) {
+		(void)snprintf(rs->message_id, sizeof(rs->message_id), "%s",
+			       d->message_id ? d->message_id : "");
 		/* First a reply the requester must ignore: same reply_to, other correlation. */
 		stray = *d;
 		stray.correlation_id = (char *)"not-yours";
@@ -418,14 +368,19 @@ static void *respond(void *arg)
 	return NULL;
 }
 
-/* 6. Request/response over direct reply-to, with a responder on another connection; without
- * a responder the request times out on time. */
+/* 6. Request/response over direct reply-to, with a responder on another connection, carrying
+ * the caller's message id; without a responder the request times out on time and expires in
+ * its queue, so a consumer that comes later never sees it. */
 static void test_request_reply(void **state)
 {
 	struct responder rs = {.role = role("rpc")};
 	const char *idle = role("rpc-idle");
 	const char *both[2] = {rs.role, idle};
-	struct sf_mq *mq = mq_new(NULL);
+	const struct sf_mq_msg_props props = {.message_id = "job-42"};
+	char idle_id[SF_UUID_STRLEN];
+	const struct sf_mq_msg_props idle_props = {.message_id = idle_id};
+	struct sf_mq *mq = mq_new(NULL), *late;
+	struct sf_mq_delivery *d = NULL;
 	char *body = NULL, *nobody = sf_xasprintf("%s-nobody", prefix);
 	size_t len = 0;
 	pthread_t th;
@@ -437,8 +392,9 @@ static void test_request_reply(void **state)
 	assert_int_equal(pthread_create(&th, NULL, respond, &rs), 0);
 	pthread_barrier_wait(&rs.ready);
 
-	assert_int_equal(
-		sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, rs.role, "ping", 4, 10000, &body, &len), 0);
+	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, rs.role, "ping", 4, &props, 10000,
+				       &body, &len),
+			 0);
 	assert_string_equal(body, "pong:ping");
 	assert_int_equal(len, 9);
 	free(body);
@@ -448,17 +404,27 @@ static void test_request_reply(void **state)
 	assert_int_equal(rs.r_stray, 0);
 	assert_int_equal(rs.r_reply, 0);
 	assert_int_equal(rs.r_ack, 0);
+	assert_string_equal(rs.message_id, "job-42");
 
 	/* Queue exists, nobody consumes: times out after the timeout, not much later. */
+	sf_uuid_generate(idle_id);
 	t = sf_now_monotonic_ms();
-	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, idle, "ping", 4, 1000, &body, &len),
+	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, idle, "ping", 4, &idle_props, 1000,
+				       &body, &len),
 			 -ETIMEDOUT);
 	t = sf_now_monotonic_ms() - t;
 	assert_true(t >= 1000 && t < 2000);
+	/* ... and it expired with the timeout: a consumer that starts now does not get it; the
+	 * broker dead-letters it. */
+	late = consumer(idle, NULL);
+	assert_int_equal(sf_mq_next(late, 1000, &d), -ETIMEDOUT);
+	sf_mq_free(late);
+	assert_int_equal(sf_test_take_dead(amqp_url, idle_id, 5000, &d), 0);
+	sf_mq_delivery_free(d);
 
 	/* Nothing bound: unroutable, at once. */
 	assert_int_equal(
-		sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, nobody, "ping", 4, 1000, &body, &len),
+		sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, nobody, "ping", 4, NULL, 1000, &body, &len),
 		-ENOENT);
 	free(nobody);
 	sf_mq_free(mq);
@@ -466,11 +432,8 @@ static void test_request_reply(void **state)
 
 static int group_setup(void **state)
 {
-	char uuid[SF_UUID_STRLEN];
-
 	(void)state;
-	sf_uuid_generate(uuid);
-	snprintf(prefix, sizeof(prefix), "itest-%.8s", uuid);
+	sf_test_unique(prefix, sizeof(prefix), "itest-", "");
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "../fakes/testutil.h"
 #include "sf/netops.h"
 #include "sf/util.h"
 
@@ -36,31 +37,6 @@ static char *root_links_before;
 static ino_t self_ns_before;
 
 /* ---- helpers: iproute2 as an independent reader ---- */
-
-static char *run_cmd(int *ret_status, const char *fmt, ...) SF_PRINTF(2, 3);
-static char *run_cmd(int *ret_status, const char *fmt, ...)
-{
-	char *cmd, *out = NULL, buf[4096];
-	size_t len = 0, k;
-	va_list ap;
-	FILE *p;
-
-	va_start(ap, fmt);
-	cmd = sf_xvasprintf(fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	out = sf_xstrdup("");
-	while ((k = fread(buf, 1, sizeof(buf), p)) > 0) {
-		out = sf_xrealloc(out, len + k + 1);
-		memcpy(out + len, buf, k);
-		len += k;
-		out[len] = '\0';
-	}
-	*ret_status = pclose(p);
-	free(cmd);
-	return out;
-}
 
 /* Run an iproute2 command that prints JSON; fails the test if it does not succeed. */
 static json_t *ip_json(const char *fmt, ...) SF_PRINTF(1, 2);
@@ -75,7 +51,7 @@ static json_t *ip_json(const char *fmt, ...)
 	va_start(ap, fmt);
 	cmd = sf_xvasprintf(fmt, ap);
 	va_end(ap);
-	out = run_cmd(&st, "%s 2>/dev/null", cmd);
+	out = sf_test_capture(&st, "%s 2>/dev/null", cmd);
 	if (st != 0)
 		fail_msg("'%s' failed (status %d)", cmd, st);
 	j = json_loads(out, 0, &e);
@@ -93,7 +69,7 @@ static json_t *ip_link(const char *ns, const char *dev)
 	json_t *arr, *l;
 	int st;
 
-	out = run_cmd(&st, "ip netns exec %s ip -d -s -j link show dev %s 2>/dev/null", ns, dev);
+	out = sf_test_capture(&st, "ip netns exec %s ip -d -s -j link show dev %s 2>/dev/null", ns, dev);
 	free(out);
 	if (st != 0)
 		return NULL;
@@ -236,7 +212,7 @@ static void test_netns_lifecycle(void **state)
 	close(fd);
 
 	/* iproute2 sees it, and it is a fresh namespace with only lo */
-	out = run_cmd(&st, "ip netns list");
+	out = sf_test_capture(&st, "ip netns list");
 	assert_int_equal(st, 0);
 	assert_non_null(strstr(out, ns_c));
 	free(out);
@@ -250,7 +226,7 @@ static void test_netns_lifecycle(void **state)
 	assert_false(sf_netns_exists(ns_c));
 	assert_int_equal(sf_netns_del(ns_c), 0);
 	assert_int_equal(sf_netns_open(ns_c, &fd), -ENOENT);
-	out = run_cmd(&st, "ip netns list");
+	out = sf_test_capture(&st, "ip netns list");
 	assert_null(strstr(out, ns_c));
 	free(out);
 
@@ -290,7 +266,7 @@ static void test_handle_is_scoped_to_its_namespace(void **state)
 	assert_non_null(jl);
 	json_decref(jl);
 	assert_null(ip_link(ns_b, "sfscope0"));
-	out = run_cmd(&st, "ip link show dev sfscope0 2>&1"); /* the machine's namespace */
+	out = sf_test_capture(&st, "ip link show dev sfscope0 2>&1"); /* the machine's namespace */
 	assert_int_not_equal(st, 0);
 	free(out);
 
@@ -723,7 +699,7 @@ static void test_stats(void **state)
 	int st;
 
 	(void)state;
-	out = run_cmd(&st, "ip netns exec %s ping -c 3 -i 0.2 -W 2 -q 198.18.77.1 2>&1", ns_b);
+	out = sf_test_capture(&st, "ip netns exec %s ping -c 3 -i 0.2 -W 2 -q 198.18.77.1 2>&1", ns_b);
 	if (st != 0)
 		print_error("%s", out);
 	free(out);
@@ -785,26 +761,26 @@ static void test_sysctl(void **state)
 	int st;
 
 	(void)state;
-	root_before = run_cmd(&st, "cat /proc/sys/net/ipv4/ip_forward"); /* read only */
+	root_before = sf_test_capture(&st, "cat /proc/sys/net/ipv4/ip_forward"); /* read only */
 	assert_int_equal(sf_netops_sysctl_set(opa, "ipv4/ip_forward", "1"), 0);
 	assert_int_equal(sf_netops_sysctl_get(opa, "ipv4/ip_forward", &v), 0);
 	assert_string_equal(v, "1");
 	free(v);
-	out = run_cmd(&st, "ip netns exec %s cat /proc/sys/net/ipv4/ip_forward", ns_a);
+	out = sf_test_capture(&st, "ip netns exec %s cat /proc/sys/net/ipv4/ip_forward", ns_a);
 	assert_string_equal(out, "1\n");
 	free(out);
-	out = run_cmd(&st, "ip netns exec %s cat /proc/sys/net/ipv4/ip_forward", ns_b);
+	out = sf_test_capture(&st, "ip netns exec %s cat /proc/sys/net/ipv4/ip_forward", ns_b);
 	assert_string_equal(out, "0\n");
 	free(out);
 
 	assert_int_equal(sf_netops_sysctl_set(opa, "ipv4/conf/sfvx/arp_notify", "1"), 0);
-	out = run_cmd(&st, "ip netns exec %s cat /proc/sys/net/ipv4/conf/sfvx/arp_notify", ns_a);
+	out = sf_test_capture(&st, "ip netns exec %s cat /proc/sys/net/ipv4/conf/sfvx/arp_notify", ns_a);
 	assert_string_equal(out, "1\n");
 	free(out);
 	assert_int_equal(sf_netops_sysctl_set(opa, "ipv4/conf/nope0/arp_notify", "1"), -ENOENT);
 	assert_int_equal(sf_netops_sysctl_get(opb, "ipv4/conf/sfvx/arp_notify", &v), -ENOENT);
 
-	root_after = run_cmd(&st, "cat /proc/sys/net/ipv4/ip_forward");
+	root_after = sf_test_capture(&st, "cat /proc/sys/net/ipv4/ip_forward");
 	assert_string_equal(root_before, root_after);
 	free(root_before);
 	free(root_after);
@@ -845,7 +821,7 @@ int main(void)
 		printf("test_netops_nl: needs root, skipped\n");
 		return 77;
 	}
-	out = run_cmd(&st, "command -v ip && command -v bridge && command -v ping");
+	out = sf_test_capture(&st, "command -v ip && command -v bridge && command -v ping");
 	free(out);
 	if (st != 0) {
 		printf("test_netops_nl: ip, bridge or ping missing, skipped\n");

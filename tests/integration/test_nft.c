@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../fakes/testutil.h"
 #include "sf/nft.h"
 #include "sf/util.h"
 
@@ -31,51 +32,6 @@
 static char ns[64], ns2[64];
 static char *root_before; /* `nft list ruleset` in our own namespace at the start */
 static ino_t self_ns;
-
-static int sh(const char *fmt, ...) SF_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd;
-	int st;
-
-	va_start(ap, fmt);
-	cmd = sf_xvasprintf(fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	free(cmd);
-	return st == 0 ? 0 : -1;
-}
-
-/* stdout of a shell command (allocated), or NULL if it failed. */
-static char *capture(const char *fmt, ...) SF_PRINTF(1, 2);
-static char *capture(const char *fmt, ...)
-{
-	char *cmd, *out = NULL, buf[4096];
-	size_t len = 0, n;
-	va_list ap;
-	FILE *p;
-
-	va_start(ap, fmt);
-	cmd = sf_xvasprintf(fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	free(cmd);
-	if (!p)
-		return NULL;
-	out = sf_xstrdup("");
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
-		out = sf_xrealloc(out, len + n + 1);
-		memcpy(out + len, buf, n);
-		len += n;
-		out[len] = '\0';
-	}
-	if (pclose(p) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
 
 static ino_t thread_ns(void)
 {
@@ -92,9 +48,9 @@ static int group_setup(void **state)
 	(void)state;
 	(void)snprintf(ns, sizeof(ns), "sftest-%d-1", (int)getpid());
 	(void)snprintf(ns2, sizeof(ns2), "sftest-%d-2", (int)getpid());
-	if (sh("ip netns add %s && ip netns add %s", ns, ns2) < 0)
+	if (sf_test_sh("ip netns add %s && ip netns add %s", ns, ns2) < 0)
 		return -1;
-	root_before = capture("nft list ruleset");
+	root_before = sf_test_capture(NULL, "nft list ruleset");
 	if (!root_before || stat("/proc/thread-self/ns/net", &st) < 0)
 		return -1;
 	self_ns = st.st_ino;
@@ -104,8 +60,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	(void)sh("ip netns del %s", ns);
-	(void)sh("ip netns del %s", ns2);
+	(void)sf_test_sh("ip netns del %s", ns);
+	(void)sf_test_sh("ip netns del %s", ns2);
 	free(root_before);
 	return 0;
 }
@@ -113,7 +69,7 @@ static int group_teardown(void **state)
 /* Nothing of ours leaked into the machine's namespace, and this thread never moved. */
 static void check_root_untouched(void)
 {
-	char *now = capture("nft list ruleset");
+	char *now = sf_test_capture(NULL, "nft list ruleset");
 
 	assert_non_null(now);
 	assert_string_equal(now, root_before);
@@ -179,7 +135,7 @@ static char *rule_str(json_t *rule)
  * table is not there. */
 static char **read_table(const char *netns, size_t *ret_n)
 {
-	char *text = capture("ip netns exec %s nft -j list ruleset", netns);
+	char *text = sf_test_capture(NULL, "ip netns exec %s nft -j list ruleset", netns);
 	char **lines = NULL;
 	size_t n = 0, i;
 	json_t *root, *item;
@@ -431,17 +387,17 @@ static void test_foreign_table_kept(void **state)
 	char *out;
 
 	(void)state;
-	assert_int_equal(sh("ip netns exec %s nft add table inet other", ns), 0);
-	assert_int_equal(sh("ip netns exec %s nft add chain inet other c", ns), 0);
+	assert_int_equal(sf_test_sh("ip netns exec %s nft add table inet other", ns), 0);
+	assert_int_equal(sf_test_sh("ip netns exec %s nft add chain inet other c", ns), 0);
 	assert_int_equal(sf_nft_new(ns, &nft), 0);
 	assert_int_equal(sf_nft_apply(nft, &spec), 0);
 	assert_int_equal(sf_nft_delete_table(nft), 0);
 	sf_nft_free(nft);
-	out = capture("ip netns exec %s nft list tables", ns);
+	out = sf_test_capture(NULL, "ip netns exec %s nft list tables", ns);
 	assert_non_null(out);
 	assert_string_equal(out, "table inet other\n");
 	free(out);
-	assert_int_equal(sh("ip netns exec %s nft delete table inet other", ns), 0);
+	assert_int_equal(sf_test_sh("ip netns exec %s nft delete table inet other", ns), 0);
 }
 
 static void test_errors(void **state)

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../fakes/testutil.h"
 #include "sf/dnsmasq.h"
 #include "sf/proc.h"
 #include "sf/util.h"
@@ -63,21 +64,6 @@ static void on_exit_cb(void *userdata, const char *key, pid_t pid, int wstatus)
 	exits.wstatus = wstatus;
 }
 
-static int sh(const char *fmt, ...) SF_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd;
-	int st;
-
-	va_start(ap, fmt);
-	cmd = sf_xvasprintf(fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	free(cmd);
-	return st == 0 ? 0 : -1;
-}
-
 static ino_t ns_inode(const char *path)
 {
 	struct stat st;
@@ -112,7 +98,7 @@ static int group_setup(void **state)
 	(void)state;
 	(void)snprintf(ns, sizeof(ns), "sftest-%d-1", (int)getpid());
 	(void)snprintf(ns_path, sizeof(ns_path), "/run/netns/%s", ns);
-	if (sh("ip netns add %s && ip -n %s link set lo up", ns, ns) < 0)
+	if (sf_test_sh("ip netns add %s && ip -n %s link set lo up", ns, ns) < 0)
 		return -1;
 	if (!mkdtemp(dir) || chmod(dir, 0755) < 0) /* dnsmasq reads it as nobody */
 		return -1;
@@ -172,8 +158,8 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	sf_proc_free(sup);
-	(void)sh("ip netns del %s", ns);
-	(void)sh("rm -rf '%s'", dir);
+	(void)sf_test_sh("ip netns del %s", ns);
+	(void)sf_test_sh("rm -rf '%s'", dir);
 	return 0;
 }
 
@@ -463,7 +449,7 @@ static void test_dnsmasq(void **state)
 
 	(void)state;
 	/* A veth inside the test namespace, holding the router address. */
-	assert_int_equal(sh("ip -n %s link add sfv0 type veth peer name sfv1 && "
+	assert_int_equal(sf_test_sh("ip -n %s link add sfv0 type veth peer name sfv1 && "
 			    "ip -n %s addr add 10.201.0.1/24 dev sfv0 && "
 			    "ip -n %s link set sfv0 up && ip -n %s link set sfv1 up",
 			    ns, ns, ns, ns),

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../fakes/testutil.h"
 #include "sf/ipv4.h"
 #include "sf/json.h"
 #include "sf/kv.h"
@@ -45,40 +46,20 @@ static int new_kv(struct sf_kv **ret)
 
 static int group_setup(void **state)
 {
-	char uuid[SF_UUID_STRLEN];
-
 	(void)state;
-	sf_uuid_generate(uuid);
-	(void)snprintf(prefix, sizeof(prefix), "sftest:store:%.8s:", uuid);
+	sf_test_unique(prefix, sizeof(prefix), "sftest:store:", ":");
 	return new_kv(&kv) < 0 ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
-	struct sf_kv_reply *keys;
-	char *pattern;
-
 	(void)state;
-	pattern = sf_xasprintf("%s*", prefix);
-	if (sf_kv_cmd(kv, &keys, "KEYS", pattern, NULL) == 0) {
-		for (size_t i = 0; i < keys->n; i++)
-			(void)sf_kv_cmd(kv, NULL, "DEL", keys->elems[i]->str, NULL);
-		sf_kv_reply_free(keys);
-	}
-	free(pattern);
+	sf_test_kv_delete_prefix(kv, prefix);
 	sf_kv_free(kv);
 	return 0;
 }
 
 /* ---- helpers ---- */
-
-static void unique(const char *what, char buf[64])
-{
-	char uuid[SF_UUID_STRLEN];
-
-	sf_uuid_generate(uuid);
-	(void)snprintf(buf, 64, "%s-%.8s", what, uuid);
-}
 
 static struct sf_network *make_network(const char *ns, const char *name, const char *block)
 {
@@ -98,7 +79,7 @@ static struct sf_network *make_created_network(const char *block)
 	char ns[64];
 	struct sf_network *n;
 
-	unique("ns", ns);
+	sf_test_unique(ns, sizeof(ns), "ns-", "");
 	n = make_network(ns, "net", block);
 	assert_int_equal(sf_network_set_state(kv, n->uuid, SF_NET_CREATED, NULL, NULL), 0);
 	return n;
@@ -215,7 +196,7 @@ static void test_network_create_get(void **state)
 	char ns[64], *owner;
 
 	(void)state;
-	unique("ns", ns);
+	sf_test_unique(ns, sizeof(ns), "ns-", "");
 	n = make_network(ns, "web", "10.1.2.0/24");
 	assert_true(sf_uuid_is_valid(n->uuid));
 	assert_in_range(n->vxid, 1, 0xffffff);
@@ -293,8 +274,8 @@ static void test_network_list_find(void **state)
 	size_t n;
 
 	(void)state;
-	unique("nsa", nsa);
-	unique("nsb", nsb);
+	sf_test_unique(nsa, sizeof(nsa), "nsa-", "");
+	sf_test_unique(nsb, sizeof(nsb), "nsb-", "");
 	a1 = make_network(nsa, "dup", "10.2.0.0/24");
 	a2 = make_network(nsa, "dup", "10.2.0.0/24"); /* overlapping blocks are allowed */
 	b1 = make_network(nsb, "dup", "10.3.0.0/24");
@@ -461,7 +442,7 @@ static void test_network_purge(void **state)
 	size_t cnt;
 
 	(void)state;
-	unique("ns", ns);
+	sf_test_unique(ns, sizeof(ns), "ns-", "");
 	n = make_network(ns, "p", "10.6.0.0/24");
 	assert_int_equal(sf_network_purge(kv, n->uuid), -EBUSY);
 	assert_int_equal(sf_network_set_state(kv, n->uuid, SF_NET_DELETED, NULL, NULL), 0);

@@ -130,10 +130,11 @@ static int cm_nack(void *ctx, const struct sf_mq_delivery *d, bool requeue)
 }
 
 static int cm_request(void *ctx, const char *ex, const char *key, const char *body, size_t len,
-		      int timeout_ms, char **ret_body, size_t *ret_len)
+		      const struct sf_mq_msg_props *props, int timeout_ms, char **ret_body,
+		      size_t *ret_len)
 {
-	return sf_mq_request(((struct counting_mq *)ctx)->inner, ex, key, body, len, timeout_ms,
-			     ret_body, ret_len);
+	return sf_mq_request(((struct counting_mq *)ctx)->inner, ex, key, body, len, props,
+			     timeout_ms, ret_body, ret_len);
 }
 
 static int cm_reply(void *ctx, const struct sf_mq_delivery *req, const char *body, size_t len)

@@ -82,6 +82,33 @@ static void test_strings(void **state)
 	assert_int_equal(sf_kv_fake_nkeys(kv), 2);
 }
 
+/* EXPIRE and TTL as Redis answers them, on the fake clock. */
+static void test_expire_ttl(void **state)
+{
+	struct sf_kv *kv = *state;
+
+	assert_int_reply(kv, -2, "TTL", "sf:k", NULL);
+	assert_int_reply(kv, 0, "EXPIRE", "sf:k", "10"); /* no such key */
+	assert_int_equal(sf_kv_set(kv, "sf:k", "v", 0, 0), 0);
+	assert_int_reply(kv, -1, "TTL", "sf:k", NULL);
+	assert_int_reply(kv, 1, "EXPIRE", "sf:k", "10");
+	assert_int_reply(kv, 10, "TTL", "sf:k", NULL);
+	sf_kv_fake_advance_ms(kv, 2600);
+	assert_int_reply(kv, 7, "TTL", "sf:k", NULL); /* 7.4 s left, rounded */
+	sf_kv_fake_advance_ms(kv, 7400);
+	assert_int_reply(kv, 0, "EXISTS", "sf:k", NULL);
+	assert_int_reply(kv, -2, "TTL", "sf:k", NULL);
+
+	/* SET clears the TTL; a time <= 0 deletes the key; the time must be an integer. */
+	assert_int_equal(sf_kv_set(kv, "sf:k", "v", 5, 0), 0);
+	assert_int_equal(sf_kv_set(kv, "sf:k", "w", 0, 0), 0);
+	assert_int_reply(kv, -1, "TTL", "sf:k", NULL);
+	assert_int_reply(kv, 1, "EXPIRE", "sf:k", "0");
+	assert_int_reply(kv, 0, "EXISTS", "sf:k", NULL);
+	assert_int_equal(sf_kv_cmd(kv, NULL, "EXPIRE", "sf:k", "soon", NULL), -EPROTO);
+	assert_int_equal(sf_kv_cmd(kv, NULL, "EXPIRE", "sf:k", NULL), -EPROTO); /* arity */
+}
+
 static void test_binary(void **state)
 {
 	static const char val[] = {'a', '\0', '\r', '\n', (char)0xff, 'z'};
@@ -343,6 +370,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_key_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hashes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sets, setup, teardown),

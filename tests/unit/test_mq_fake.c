@@ -133,15 +133,25 @@ static void test_request_reply(void **state)
 	const struct sf_mq_fake_msg *m;
 	char *body;
 	size_t len;
+	const struct sf_mq_msg_props props = {.message_id = "job-1", .correlation_id = "theirs"};
 
 	(void)state;
-	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, "networknode", "ping", 4, 100, &body, &len), -ETIMEDOUT);
+	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, "networknode", "ping", 4, NULL, 100, &body, &len), -ETIMEDOUT);
 	sf_mq_fake_push_reply(mq, "pong");
-	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, "networknode", "ping", 4, 100, &body, &len), 0);
+	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, "networknode", "ping", 4, &props, 100, &body, &len), 0);
 	assert_string_equal(body, "pong");
 	assert_int_equal(len, 4);
 	free(body);
-	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, "nobody", "ping", 4, 100, &body, &len), -ENOENT);
+	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, "nobody", "ping", 4, NULL, 100, &body, &len), -ENOENT);
+
+	/* The message id is the caller's; correlation id and reply_to are the request's own; the
+	 * request expires with its timeout. */
+	m = sf_mq_fake_published(mq, 1);
+	assert_string_equal(m->message_id, "job-1");
+	assert_string_not_equal(m->correlation_id, "theirs");
+	assert_string_equal(m->reply_to, "amq.rabbitmq.reply-to");
+	assert_int_equal(m->expiration_ms, 100);
+	assert_string_not_equal(sf_mq_fake_published(mq, 0)->message_id, "job-1");
 
 	/* The responder side: the request sits in the queue with reply_to and correlation id. */
 	assert_int_equal(sf_mq_consume_start(mq, "sf.jobs.networknode"), 0);

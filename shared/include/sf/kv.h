@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kv: the Redis store, behind a small class of function pointers (OVS netdev_class) with a real
- * implementation (kv_redis.c, hiredis 0.14 sync API) and a fake (tests/fakes/kv_fake.c).
+ * implementation (kv_redis.c, hiredis 0.14 sync API) and a fake (tests/fakes/kv_fake.c); what
+ * they share (handles, replies, batches, scripts) is kv.c.
  *
  * Keys and the prefix. Every key sf-net writes starts with a configurable prefix (default "sf:").
  * The prefix is applied in exactly one place: sf_kv_key(). Every other function, including

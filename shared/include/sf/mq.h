@@ -4,7 +4,8 @@
  *
  * A struct sf_mq pairs a class of function pointers with its context (OVS netdev_class): the
  * real one talks AMQP 0-9-1 through librabbitmq (sf_mq_amqp_new, shared/src/mq_amqp.c); the
- * fake in tests/fakes/mq_fake.c keeps queues in memory for unit tests.
+ * fake in tests/fakes/mq_fake.c keeps queues in memory for unit tests; shared/src/mq.c
+ * dispatches the sf_mq_* calls to the class.
  *
  *   struct sf_mq *mq;
  *   r = sf_mq_amqp_new("amqp://guest:guest@127.0.0.1:5672/", NULL, &mq);
@@ -100,7 +101,8 @@ struct sf_mq_class {
 	int (*ack)(void *ctx, const struct sf_mq_delivery *d);
 	int (*nack)(void *ctx, const struct sf_mq_delivery *d, bool requeue);
 	int (*request)(void *ctx, const char *exchange, const char *routing_key, const char *body,
-		       size_t len, int timeout_ms, char **ret_body, size_t *ret_len);
+		       size_t len, const struct sf_mq_msg_props *props, int timeout_ms,
+		       char **ret_body, size_t *ret_len);
 	int (*reply)(void *ctx, const struct sf_mq_delivery *request, const char *body, size_t len);
 };
 
@@ -150,10 +152,14 @@ int sf_mq_ack(struct sf_mq *mq, const struct sf_mq_delivery *d);
 int sf_mq_nack(struct sf_mq *mq, const struct sf_mq_delivery *d, bool requeue);
 
 /* Request/response over RabbitMQ direct reply-to: publish (confirmed) with a fresh correlation
- * id and wait up to timeout_ms for the reply. *ret_body is NUL-terminated, caller frees.
+ * id and wait up to timeout_ms for the reply. props (may be NULL) gives the message id and
+ * content type; its correlation_id and reply_to are ignored, the request sets its own. The
+ * request expires (AMQP expiration) after timeout_ms, so a worker that comes late does not run
+ * a request nobody waits for. *ret_body is NUL-terminated, caller frees.
  * -ETIMEDOUT when no reply came; -ENOENT when the request was unroutable. */
 int sf_mq_request(struct sf_mq *mq, const char *exchange, const char *routing_key, const char *body,
-		  size_t len, int timeout_ms, char **ret_body, size_t *ret_len);
+		  size_t len, const struct sf_mq_msg_props *props, int timeout_ms, char **ret_body,
+		  size_t *ret_len);
 
 /* Answer a request received with sf_mq_next (its reply_to and correlation id). -EINVAL if it
  * has no reply_to. 0 means the broker took the reply; whether the requester still waits is

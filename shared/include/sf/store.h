@@ -106,7 +106,8 @@ int sf_network_purge(struct sf_kv *kv, const char *uuid);
 /* User metadata (values any JSON): get returns a new object ({} when empty). All of these are
  * -ENOENT when the network does not exist; deleting a missing key succeeds. */
 int sf_network_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata);
-int sf_network_metadata_set(struct sf_kv *kv, const char *uuid, const char *key, json_t *value);
+int sf_network_metadata_set(struct sf_kv *kv, const char *uuid, const char *key,
+			    const json_t *value);
 int sf_network_metadata_delete(struct sf_kv *kv, const char *uuid, const char *key);
 /* Hosted DNS entries name -> value. */
 int sf_network_dns_get(struct sf_kv *kv, const char *uuid, json_t **ret_entries);
@@ -207,7 +208,8 @@ int sf_iface_set_floating(struct sf_kv *kv, const char *uuid, const char *addres
  * (the defloat job releases it). */
 int sf_iface_delete(struct sf_kv *kv, const char *uuid, unsigned halo_seconds);
 int sf_iface_metadata_get(struct sf_kv *kv, const char *uuid, json_t **ret_metadata);
-int sf_iface_metadata_set(struct sf_kv *kv, const char *uuid, const char *key, json_t *value);
+int sf_iface_metadata_set(struct sf_kv *kv, const char *uuid, const char *key,
+			  const json_t *value);
 int sf_iface_metadata_delete(struct sf_kv *kv, const char *uuid, const char *key);
 /* The wire view of spec 1.5.6 (version 3, metadata included). */
 json_t *sf_iface_view(struct sf_kv *kv, const struct sf_iface *i);
