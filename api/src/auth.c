@@ -345,19 +345,30 @@ static bool is_array(const struct sf_kv_reply *reply)
 	return reply && reply->type == SF_KV_REPLY_ARRAY;
 }
 
-/* ---- the namespace store ---- */
-
-int api_ns_exists(struct sf_kv *kv, const char *ns)
+/* CMD on the namespace's key with suffix, with arg (may be NULL): sf_kv_cmd()'s result, or
+ * -ENOENT for a name no namespace can have. ret_reply may be NULL. */
+static int ns_cmd(struct sf_kv *kv, const char *ns, const char *suffix, const char *cmd,
+		  const char *arg, struct sf_kv_reply **ret_reply)
 {
-	struct sf_kv_reply *reply;
 	char *key;
 	int r;
 
 	if (!api_namespace_name_is_valid(ns))
 		return -ENOENT;
-	key = ns_key(kv, ns, "");
-	r = sf_kv_cmd(kv, &reply, "EXISTS", key, NULL);
+	key = ns_key(kv, ns, suffix);
+	r = sf_kv_cmd(kv, ret_reply, cmd, key, arg, NULL);
 	free(key);
+	return r;
+}
+
+/* ns_cmd() of a command that answers a count (EXISTS, HDEL): 0 when it is not 0, else -ENOENT. */
+static int ns_cmd_count(struct sf_kv *kv, const char *ns, const char *suffix, const char *cmd,
+			const char *arg)
+{
+	struct sf_kv_reply *reply;
+	int r;
+
+	r = ns_cmd(kv, ns, suffix, cmd, arg, &reply);
 	if (r < 0)
 		return r;
 	if (reply->type != SF_KV_REPLY_INT)
@@ -366,6 +377,31 @@ int api_ns_exists(struct sf_kv *kv, const char *ns)
 		r = -ENOENT;
 	sf_kv_reply_free(reply);
 	return r;
+}
+
+/* ns_cmd() of a command that answers an array (HKEYS, HGETALL), converted to JSON. */
+static int ns_cmd_json(struct sf_kv *kv, const char *ns, const char *suffix, const char *cmd,
+		       json_t *(*convert)(const struct sf_kv_reply *reply), json_t **ret_json)
+{
+	struct sf_kv_reply *reply;
+	int r;
+
+	r = ns_cmd(kv, ns, suffix, cmd, NULL, &reply);
+	if (r < 0)
+		return r;
+	if (is_array(reply))
+		*ret_json = convert(reply);
+	else
+		r = -EPROTO;
+	sf_kv_reply_free(reply);
+	return r;
+}
+
+/* ---- the namespace store ---- */
+
+int api_ns_exists(struct sf_kv *kv, const char *ns)
+{
+	return ns_cmd_count(kv, ns, "", "EXISTS", NULL);
 }
 
 bool api_namespace_exists(struct api_ctx *ctx, const char *ns)
@@ -643,44 +679,12 @@ int api_ns_key_set(struct sf_kv *kv, const char *ns, const char *key_name, const
 
 int api_ns_key_delete(struct sf_kv *kv, const char *ns, const char *key_name)
 {
-	struct sf_kv_reply *reply;
-	char *key;
-	int r;
-
-	if (!api_namespace_name_is_valid(ns))
-		return -ENOENT;
-	key = ns_key(kv, ns, ":keys");
-	r = sf_kv_cmd(kv, &reply, "HDEL", key, key_name, NULL);
-	free(key);
-	if (r < 0)
-		return r;
-	if (reply->type != SF_KV_REPLY_INT)
-		r = -EPROTO;
-	else if (reply->integer == 0)
-		r = -ENOENT;
-	sf_kv_reply_free(reply);
-	return r;
+	return ns_cmd_count(kv, ns, ":keys", "HDEL", key_name);
 }
 
 int api_ns_key_names(struct sf_kv *kv, const char *ns, json_t **ret_names)
 {
-	struct sf_kv_reply *reply;
-	char *key;
-	int r;
-
-	if (!api_namespace_name_is_valid(ns))
-		return -ENOENT;
-	key = ns_key(kv, ns, ":keys");
-	r = sf_kv_cmd(kv, &reply, "HKEYS", key, NULL);
-	free(key);
-	if (r < 0)
-		return r;
-	if (is_array(reply))
-		*ret_names = sorted_list(reply);
-	else
-		r = -EPROTO;
-	sf_kv_reply_free(reply);
-	return r;
+	return ns_cmd_json(kv, ns, ":keys", "HKEYS", sorted_list, ret_names);
 }
 
 struct key_entry {
@@ -718,14 +722,11 @@ int api_ns_key_match(struct sf_kv *kv, const char *ns, const char *key, char **r
 	struct sf_kv_reply *reply;
 	struct key_entry *entries;
 	size_t n = 0;
-	char *hkey;
 	int r;
 
 	if (!api_namespace_name_is_valid(ns))
 		return -EACCES;
-	hkey = ns_key(kv, ns, ":keys");
-	r = sf_kv_cmd(kv, &reply, "HGETALL", hkey, NULL);
-	free(hkey);
+	r = ns_cmd(kv, ns, ":keys", "HGETALL", NULL, &reply);
 	if (r < 0)
 		return r;
 	if (!is_array(reply)) {
@@ -771,14 +772,9 @@ static int key_lookup(struct sf_kv *kv, const char *ns, const char *key_name, co
 	struct sf_kv_reply *reply;
 	const char *hash, *nonce;
 	json_t *rec;
-	char *hkey;
 	int r;
 
-	if (!api_namespace_name_is_valid(ns))
-		return -ENOENT;
-	hkey = ns_key(kv, ns, ":keys");
-	r = sf_kv_cmd(kv, &reply, "HGET", hkey, key_name, NULL);
-	free(hkey);
+	r = ns_cmd(kv, ns, ":keys", "HGET", key_name, &reply);
 	if (r < 0)
 		return r;
 	if (reply->type == SF_KV_REPLY_NIL)
@@ -801,23 +797,7 @@ static int key_lookup(struct sf_kv *kv, const char *ns, const char *key_name, co
 
 int api_ns_metadata_get(struct sf_kv *kv, const char *ns, json_t **ret_metadata)
 {
-	struct sf_kv_reply *reply;
-	char *key;
-	int r;
-
-	if (!api_namespace_name_is_valid(ns))
-		return -ENOENT;
-	key = ns_key(kv, ns, ":metadata");
-	r = sf_kv_cmd(kv, &reply, "HGETALL", key, NULL);
-	free(key);
-	if (r < 0)
-		return r;
-	if (is_array(reply))
-		*ret_metadata = metadata_object(reply);
-	else
-		r = -EPROTO;
-	sf_kv_reply_free(reply);
-	return r;
+	return ns_cmd_json(kv, ns, ":metadata", "HGETALL", metadata_object, ret_metadata);
 }
 
 int api_ns_metadata_set(struct sf_kv *kv, const char *ns, const char *key, const json_t *value)
@@ -835,15 +815,7 @@ int api_ns_metadata_set(struct sf_kv *kv, const char *ns, const char *key, const
 
 int api_ns_metadata_delete(struct sf_kv *kv, const char *ns, const char *key)
 {
-	char *hkey;
-	int r;
-
-	if (!api_namespace_name_is_valid(ns))
-		return -ENOENT;
-	hkey = ns_key(kv, ns, ":metadata");
-	r = sf_kv_cmd(kv, NULL, "HDEL", hkey, key, NULL);
-	free(hkey);
-	return r;
+	return ns_cmd(kv, ns, ":metadata", "HDEL", key, NULL);
 }
 
 int api_ns_trust_add(struct sf_kv *kv, const char *ns, const char *external)
@@ -855,17 +827,11 @@ int api_ns_trust_add(struct sf_kv *kv, const char *ns, const char *external)
 
 int api_ns_trust_remove(struct sf_kv *kv, const char *ns, const char *external)
 {
-	char *key;
-	int r;
-
 	if (!api_namespace_name_is_valid(ns))
 		return -ENOENT;
 	if (strcmp(external, API_SYSTEM_NAMESPACE) == 0)
 		return 0; /* every namespace trusts system, for good (spec 7) */
-	key = ns_key(kv, ns, ":trust");
-	r = sf_kv_cmd(kv, NULL, "SREM", key, external, NULL);
-	free(key);
-	return r;
+	return ns_cmd(kv, ns, ":trust", "SREM", external, NULL);
 }
 
 void api_ns_audit(struct api_ctx *ctx, const char *ns, const char *message, json_t *extra)

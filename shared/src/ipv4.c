@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "sf/ipv4.h"
+#include "sf/util.h"
 
 /* Parse one decimal field of at most max_digits digits without a leading zero; advance *p. */
 static int parse_decimal(const char **p, unsigned max_digits, unsigned max, unsigned *ret_value)
@@ -202,17 +203,6 @@ int sf_ipv4_net_router(const struct sf_ipv4_net *net, uint32_t *ret_addr)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int sf_mac_parse(const char *s, struct sf_mac *ret_mac)
 {
 	struct sf_mac mac;
@@ -221,7 +211,7 @@ int sf_mac_parse(const char *s, struct sf_mac *ret_mac)
 		return -EINVAL;
 	for (size_t i = 0; i < 6; i++) {
 		const char *p = s + 3 * i;
-		int hi = hexval(p[0]), lo = hexval(p[1]);
+		int hi = sf_hexval(p[0]), lo = sf_hexval(p[1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
 			return -EINVAL;

@@ -22,6 +22,7 @@
 
 #include "sf/json.h"
 #include "sf/schema.h"
+#include "sf/util.h"
 
 #ifndef SF_BUILD_SCHEMA_DIR
 #define SF_BUILD_SCHEMA_DIR "/usr/share/sf-net/schemas"
@@ -354,14 +355,6 @@ static int add_pattern(struct compiler *c, const char *src)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* "#/a%25b" -> "/a%b": the URI fragment, percent-decoded, is a JSON pointer. */
 static int fragment_to_pointer(const char *ref, char **ret_ptr)
 {
@@ -375,8 +368,8 @@ static int fragment_to_pointer(const char *ref, char **ret_ptr)
 			*o++ = *p;
 			continue;
 		}
-		hi = hexval(p[1]);
-		lo = hi < 0 ? -1 : hexval(p[2]);
+		hi = sf_hexval(p[1]);
+		lo = hi < 0 ? -1 : sf_hexval(p[2]);
 		if (lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return -EINVAL;

@@ -310,18 +310,15 @@ int store_del_if_equal(struct sf_kv *kv, const char *key, const char *value)
 	return r;
 }
 
-/* A new JSON object from an HGETALL of JSON-encoded values; -ENOENT when `parent` does not
- * exist. */
-static int json_hash_get(struct sf_kv *kv, const char *parent, const char *hash,
-			 json_t **ret_object)
+int store_read_if_exists(struct sf_kv *kv, const char *parent, int argc, const char *const *argv,
+			 struct sf_kv_reply **ret_array)
 {
 	struct sf_kv_batch *b = sf_kv_batch_new();
-	struct sf_kv_reply *reply = NULL, *h;
-	json_t *obj;
+	struct sf_kv_reply *reply = NULL;
 	int r;
 
 	sf_kv_batch_add(b, "EXISTS", parent, NULL);
-	sf_kv_batch_add(b, "HGETALL", hash, NULL);
+	sf_kv_batch_addv(b, argc, argv, NULL);
 	r = store_exec(kv, b, &reply);
 	if (r < 0)
 		goto out;
@@ -332,7 +329,28 @@ static int json_hash_get(struct sf_kv *kv, const char *parent, const char *hash,
 	r = -ENOENT;
 	if (reply->elems[0]->integer == 0)
 		goto out;
-	h = reply->elems[1];
+	*ret_array = reply->elems[1];
+	reply->elems[1] = NULL; /* handed out */
+	r = 0;
+out:
+	sf_kv_reply_free(reply);
+	sf_kv_batch_free(b);
+	return r;
+}
+
+/* A new JSON object from an HGETALL of JSON-encoded values; -ENOENT when `parent` does not
+ * exist. */
+static int json_hash_get(struct sf_kv *kv, const char *parent, const char *hash,
+			 json_t **ret_object)
+{
+	const char *argv[] = {"HGETALL", hash};
+	struct sf_kv_reply *h;
+	json_t *obj;
+	int r;
+
+	r = store_read_if_exists(kv, parent, 2, argv, &h);
+	if (r < 0)
+		return r;
 	obj = json_object();
 	for (size_t i = 0; i + 1 < h->n; i += 2) {
 		json_t *v = json_loads(h->elems[i + 1]->str, JSON_DECODE_ANY, NULL);
@@ -341,12 +359,9 @@ static int json_hash_get(struct sf_kv *kv, const char *parent, const char *hash,
 			v = json_string(h->elems[i + 1]->str);
 		json_object_set_new(obj, h->elems[i]->str, v);
 	}
+	sf_kv_reply_free(h);
 	*ret_object = obj;
-	r = 0;
-out:
-	sf_kv_reply_free(reply);
-	sf_kv_batch_free(b);
-	return r;
+	return 0;
 }
 
 int store_subhash_get(struct sf_kv *kv, const char *kind, const char *id, const char *suffix,
@@ -381,6 +396,16 @@ int store_subhash_set(struct sf_kv *kv, const char *kind, const char *id, const 
 }
 
 /* ---- small things ---- */
+
+char *store_strdup_or_null(const char *s)
+{
+	return s ? sf_xstrdup(s) : NULL;
+}
+
+json_t *store_json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
 
 int store_random(void *buf, size_t n)
 {

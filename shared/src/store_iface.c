@@ -33,11 +33,6 @@ void sf_iface_free(struct sf_iface *i)
 	free(i);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? sf_xstrdup(s) : NULL;
-}
-
 static int copy_uuid(char dst[SF_UUID_STRLEN], const char *src)
 {
 	if (!src || strlen(src) >= SF_UUID_STRLEN)
@@ -64,13 +59,13 @@ static int iface_from_hash(const struct sf_kv_reply *h, struct sf_iface **ret_if
 		return -EPROTO;
 	}
 	i->order = order;
-	i->node = dup_or_null(store_hash_field(h, "node"));
+	i->node = store_strdup_or_null(store_hash_field(h, "node"));
 	i->macaddr = sf_xstrdup(store_hash_field(h, "macaddr"));
-	i->ipv4 = dup_or_null(store_hash_field(h, "ipv4"));
-	i->model = dup_or_null(store_hash_field(h, "model"));
-	i->floating = dup_or_null(store_hash_field(h, "floating"));
-	i->kind = dup_or_null(store_hash_field(h, "kind"));
-	i->netns = dup_or_null(store_hash_field(h, "netns"));
+	i->ipv4 = store_strdup_or_null(store_hash_field(h, "ipv4"));
+	i->model = store_strdup_or_null(store_hash_field(h, "model"));
+	i->floating = store_strdup_or_null(store_hash_field(h, "floating"));
+	i->kind = store_strdup_or_null(store_hash_field(h, "kind"));
+	i->netns = store_strdup_or_null(store_hash_field(h, "netns"));
 	i->state_updated = store_parse_time(store_hash_field(h, "state_updated"));
 	i->created_at = store_parse_time(store_hash_field(h, "created_at"));
 	*ret_iface = i;
@@ -220,10 +215,10 @@ int sf_iface_create(struct sf_kv *kv, const struct sf_iface_spec *spec, struct s
 	sf_uuid_generate(i->uuid);
 	memcpy(i->network_uuid, spec->network_uuid, strlen(spec->network_uuid) + 1);
 	memcpy(i->instance_uuid, spec->instance_uuid, strlen(spec->instance_uuid) + 1);
-	i->node = dup_or_null(spec->node);
+	i->node = store_strdup_or_null(spec->node);
 	i->model = sf_xstrdup(spec->model ? spec->model : "virtio");
 	i->kind = sf_xstrdup(spec->kind ? spec->kind : "tap");
-	i->netns = dup_or_null(spec->netns);
+	i->netns = store_strdup_or_null(spec->netns);
 	i->state = SF_IFACE_INITIAL;
 	store_format_time(sf_now_epoch(), now);
 	i->created_at = i->state_updated = store_parse_time(now); /* as stored */
@@ -429,11 +424,6 @@ int sf_iface_metadata_delete(struct sf_kv *kv, const char *uuid, const char *key
 	return iface_metadata_op(kv, uuid, key, NULL);
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 json_t *sf_iface_view(struct sf_kv *kv, const struct sf_iface *i)
 {
 	json_t *metadata, *view;
@@ -444,11 +434,11 @@ json_t *sf_iface_view(struct sf_kv *kv, const struct sf_iface *i)
 	json_object_set_new(view, "uuid", json_string(i->uuid));
 	json_object_set_new(view, "network_uuid", json_string(i->network_uuid));
 	json_object_set_new(view, "instance_uuid", json_string(i->instance_uuid));
-	json_object_set_new(view, "macaddr", str_or_null(i->macaddr));
-	json_object_set_new(view, "ipv4", str_or_null(i->ipv4));
+	json_object_set_new(view, "macaddr", store_json_str_or_null(i->macaddr));
+	json_object_set_new(view, "ipv4", store_json_str_or_null(i->ipv4));
 	json_object_set_new(view, "order", json_integer(i->order));
-	json_object_set_new(view, "model", str_or_null(i->model));
-	json_object_set_new(view, "floating", str_or_null(i->floating));
+	json_object_set_new(view, "model", store_json_str_or_null(i->model));
+	json_object_set_new(view, "floating", store_json_str_or_null(i->floating));
 	json_object_set_new(view, "state", json_string(sf_iface_state_to_string(i->state)));
 	json_object_set_new(view, "metadata", metadata);
 	json_object_set_new(view, "version", json_integer(3));

@@ -291,9 +291,8 @@ static int cmp_addr(const void *a, const void *b)
 int sf_ipam_list(struct sf_kv *kv, const char *ipam, json_t **ret_records)
 {
 	struct store_ipam_keys k;
-	struct sf_kv_batch *b;
-	struct sf_kv_reply *reply = NULL, *h;
-	struct addr_rec *recs = NULL;
+	struct sf_kv_reply *h;
+	struct addr_rec *recs;
 	json_t *list;
 	size_t n;
 	int r;
@@ -301,22 +300,12 @@ int sf_ipam_list(struct sf_kv *kv, const char *ipam, json_t **ret_records)
 	if (!ipam_ref_ok(ipam))
 		return -ENOENT;
 	store_ipam_keys_init(kv, ipam, &k);
-	b = sf_kv_batch_new();
-	sf_kv_batch_add(b, "EXISTS", k.meta, NULL);
-	sf_kv_batch_add(b, "HGETALL", k.recs, NULL);
-	r = store_exec(kv, b, &reply);
+	r = store_read_if_exists(kv, k.meta, 2, (const char *[]){"HGETALL", k.recs}, &h);
+	store_ipam_keys_done(&k);
 	if (r < 0)
-		goto out;
-	r = -EPROTO;
-	if (reply->type != SF_KV_REPLY_ARRAY || reply->n != 2 ||
-	    reply->elems[0]->type != SF_KV_REPLY_INT || reply->elems[1]->type != SF_KV_REPLY_ARRAY)
-		goto out;
-	r = -ENOENT;
-	if (reply->elems[0]->integer == 0)
-		goto out;
+		return r;
 
 	/* Ascending string order of the address (spec 1.5.7: the storage key order). */
-	h = reply->elems[1];
 	n = h->n / 2;
 	recs = sf_xcalloc(n ? n : 1, sizeof(*recs));
 	for (size_t i = 0; i < n; i++)
@@ -329,12 +318,8 @@ int sf_ipam_list(struct sf_kv *kv, const char *ipam, json_t **ret_records)
 		if (rec)
 			json_array_append_new(list, rec);
 	}
-	*ret_records = list;
-	r = 0;
-out:
 	free(recs);
-	sf_kv_reply_free(reply);
-	sf_kv_batch_free(b);
-	store_ipam_keys_done(&k);
-	return r;
+	sf_kv_reply_free(h);
+	*ret_records = list;
+	return 0;
 }

@@ -60,11 +60,6 @@ static int parse_block(const char *cidr, struct sf_ipv4_net *ret_net)
 	return 0;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? sf_xstrdup(s) : NULL;
-}
-
 static int network_from_hash(const struct sf_kv_reply *h, struct sf_network **ret_network)
 {
 	const char *uuid = store_hash_field(h, "uuid"), *netblock = store_hash_field(h, "netblock");
@@ -83,8 +78,8 @@ static int network_from_hash(const struct sf_kv_reply *h, struct sf_network **re
 		return -EPROTO;
 	}
 	memcpy(n->uuid, uuid, strlen(uuid) + 1);
-	n->name = dup_or_null(store_hash_field(h, "name"));
-	n->namespace = dup_or_null(store_hash_field(h, "namespace"));
+	n->name = store_strdup_or_null(store_hash_field(h, "name"));
+	n->namespace = store_strdup_or_null(store_hash_field(h, "namespace"));
 	n->netblock = sf_xstrdup(netblock);
 	n->provide_dhcp = sf_streq(store_hash_field(h, "provide_dhcp"), "true");
 	n->provide_nat = sf_streq(store_hash_field(h, "provide_nat"), "true");
@@ -92,9 +87,9 @@ static int network_from_hash(const struct sf_kv_reply *h, struct sf_network **re
 	n->vxid = (uint32_t)v;
 	n->state_updated = store_parse_time(store_hash_field(h, "state_updated"));
 	n->created_at = store_parse_time(store_hash_field(h, "created_at"));
-	n->floating_gateway = dup_or_null(store_hash_field(h, "floating_gateway"));
+	n->floating_gateway = store_strdup_or_null(store_hash_field(h, "floating_gateway"));
 	if (n->state == SF_NET_ERROR)
-		n->error = dup_or_null(store_hash_field(h, "error"));
+		n->error = store_strdup_or_null(store_hash_field(h, "error"));
 	*ret_network = n;
 	return 0;
 }
@@ -303,7 +298,7 @@ int sf_network_create(struct sf_kv *kv, const struct sf_network_spec *spec,
 
 	n = sf_xcalloc(1, sizeof(*n));
 	memcpy(n->uuid, uuid, sizeof(uuid));
-	n->name = dup_or_null(spec->name);
+	n->name = store_strdup_or_null(spec->name);
 	n->namespace = sf_xstrdup(spec->namespace);
 	n->netblock = sf_xstrdup(spec->netblock);
 	n->provide_dhcp = spec->provide_dhcp;
@@ -580,8 +575,7 @@ int sf_network_dns_delete(struct sf_kv *kv, const char *uuid, const char *name)
 
 int sf_network_interfaces(struct sf_kv *kv, const char *uuid, char ***ret_uuids, size_t *ret_n)
 {
-	struct sf_kv_batch *b;
-	struct sf_kv_reply *reply = NULL, *l;
+	struct sf_kv_reply *l;
 	char *parent, *list, **v;
 	int r;
 
@@ -589,37 +583,18 @@ int sf_network_interfaces(struct sf_kv *kv, const char *uuid, char ***ret_uuids,
 		return -ENOENT;
 	parent = net_key(kv, uuid, "");
 	list = net_key(kv, uuid, ":ifaces");
-	b = sf_kv_batch_new();
-	sf_kv_batch_add(b, "EXISTS", parent, NULL);
-	sf_kv_batch_add(b, "LRANGE", list, "0", "-1", NULL);
-	r = store_exec(kv, b, &reply);
+	r = store_read_if_exists(kv, parent, 4, (const char *[]){"LRANGE", list, "0", "-1"}, &l);
+	free(parent);
+	free(list);
 	if (r < 0)
-		goto out;
-	r = -EPROTO;
-	if (reply->type != SF_KV_REPLY_ARRAY || reply->n != 2 ||
-	    reply->elems[0]->type != SF_KV_REPLY_INT || reply->elems[1]->type != SF_KV_REPLY_ARRAY)
-		goto out;
-	r = -ENOENT;
-	if (reply->elems[0]->integer == 0)
-		goto out;
-	l = reply->elems[1];
+		return r;
 	v = sf_xcalloc(l->n + 1, sizeof(*v));
 	for (size_t i = 0; i < l->n; i++)
 		v[i] = sf_xstrdup(l->elems[i]->str);
 	*ret_uuids = v;
 	*ret_n = l->n;
-	r = 0;
-out:
-	sf_kv_reply_free(reply);
-	sf_kv_batch_free(b);
-	free(parent);
-	free(list);
-	return r;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
+	sf_kv_reply_free(l);
+	return 0;
 }
 
 json_t *sf_network_view(struct sf_kv *kv, const struct sf_network *n)
@@ -630,13 +605,13 @@ json_t *sf_network_view(struct sf_kv *kv, const struct sf_network *n)
 		return NULL;
 	view = json_object();
 	json_object_set_new(view, "uuid", json_string(n->uuid));
-	json_object_set_new(view, "name", str_or_null(n->name));
-	json_object_set_new(view, "namespace", str_or_null(n->namespace));
+	json_object_set_new(view, "name", store_json_str_or_null(n->name));
+	json_object_set_new(view, "namespace", store_json_str_or_null(n->namespace));
 	json_object_set_new(view, "netblock", json_string(n->netblock));
 	json_object_set_new(view, "provide_dhcp", json_boolean(n->provide_dhcp));
 	json_object_set_new(view, "provide_nat", json_boolean(n->provide_nat));
 	json_object_set_new(view, "provide_dns", json_boolean(n->provide_dns));
-	json_object_set_new(view, "floating_gateway", str_or_null(n->floating_gateway));
+	json_object_set_new(view, "floating_gateway", store_json_str_or_null(n->floating_gateway));
 	json_object_set_new(view, "vxlan_id", json_integer(n->vxid));
 	json_object_set_new(view, "state", json_string(sf_net_state_to_string(n->state)));
 	json_object_set_new(view, "metadata", metadata);

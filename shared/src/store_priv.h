@@ -42,6 +42,11 @@ int store_script_run(struct sf_kv *kv, struct store_script *sc, size_t nkeys,
  * transaction (Redis runs the others anyway). ret_reply may be NULL. */
 int store_exec(struct sf_kv *kv, const struct sf_kv_batch *b, struct sf_kv_reply **ret_reply);
 
+/* In one transaction, EXISTS parent and the read command argv (HGETALL, LRANGE...): 0 with
+ * the command's array reply, -ENOENT when parent does not exist. */
+int store_read_if_exists(struct sf_kv *kv, const char *parent, int argc, const char *const *argv,
+			 struct sf_kv_reply **ret_array);
+
 /* Element i of a script reply as a string, or NULL. */
 const char *store_reply_str(const struct sf_kv_reply *reply, size_t i);
 
@@ -70,6 +75,10 @@ int store_subhash_get(struct sf_kv *kv, const char *kind, const char *id, const 
 		      json_t **ret_object);
 int store_subhash_set(struct sf_kv *kv, const char *kind, const char *id, const char *suffix,
 		      const char *field, const json_t *value);
+
+/* A copy of s, or NULL for NULL; a JSON string of s, or JSON null for NULL (the views). */
+char *store_strdup_or_null(const char *s);
+json_t *store_json_str_or_null(const char *s);
 
 /* Random bytes from getrandom(). */
 int store_random(void *buf, size_t n);

@@ -166,6 +166,17 @@ bool sf_str_startswith(const char *s, const char *prefix)
 	return s && prefix && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+int sf_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void sf_uuid_generate(char buf[SF_UUID_STRLEN])
 {
 	uuid_t u;

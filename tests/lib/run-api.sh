@@ -14,6 +14,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/lib/pytest-summary.sh
+. "$here/pytest-summary.sh"
 
 export SF_REDIS_PORT=${SF_TEST_API_REDIS_PORT:-16579}
 export SF_AMQP_PORT=${SF_TEST_API_AMQP_PORT:-17872}
@@ -63,23 +65,7 @@ out=$(mktemp)
 cd "$repo" || exit 1
 /usr/bin/python3 -m pytest -q -p no:cacheprovider "${args[@]}" 2>&1 9>&- | tee "$out"
 rc=${PIPESTATUS[0]}
-last=$(grep -E '(passed|failed|error|skipped|no tests ran)' "$out" | tail -1)
+pytest_summary api "$rc" "$out"
+status=$?
 rm -f "$out"
-count() { printf '%s\n' "$last" | grep -oE "[0-9]+ $1" | grep -oE '[0-9]+' || echo 0; }
-passed=$(count passed)
-failed=$(($(count failed) + $(count error)))
-skipped=$(count skipped)
-
-if [ "$rc" -eq 5 ]; then
-	echo "api: pytest collected no tests from: ${args[*]}"
-	failed=$((failed > 0 ? failed : 1))
-elif [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	echo "api: pytest exited with status $rc"
-	failed=1
-fi
-if [ "$skipped" -gt 0 ]; then
-	echo "api: $passed passed, $failed failed, $skipped skipped"
-else
-	summary "$passed" "$failed"
-fi
-[ "$failed" -eq 0 ]
+exit $status

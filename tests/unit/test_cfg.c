@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "../fakes/testutil.h"
 #include "sf/cfg.h"
 #include "sf/log.h"
 #include "sf/util.h"
@@ -102,13 +103,8 @@ static int teardown(void **state)
 /* Write a config file; returns its path. */
 static const char *write_file(struct fixture *fx, const char *content)
 {
-	int fd;
-
 	snprintf(fx->path, sizeof(fx->path), "/tmp/sf-test-cfg-XXXXXX");
-	fd = mkstemp(fx->path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	close(fd);
+	assert_int_equal(sf_test_write_temp(fx->path, content), 0);
 	return fx->path;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../fakes/testutil.h"
 #include "sf/json.h"
 
 static json_t *parse(const char *text)
@@ -61,24 +62,14 @@ static void test_load_file(void **state)
 	char path[] = "/tmp/sf-test-json-XXXXXX";
 	struct sf_diag diag = {0};
 	json_t *v = NULL;
-	FILE *f;
-	int fd;
 
 	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	fputs("{\"k\": true}", f);
-	fclose(f);
+	assert_int_equal(sf_test_write_temp(path, "{\"k\": true}"), 0);
 	assert_int_equal(sf_json_load_file(path, &v, &diag), 0);
 	assert_true(json_is_true(json_object_get(v, "k")));
 	json_decref(v);
 
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("[1,\n2,\n", f);
-	fclose(f);
+	assert_int_equal(sf_test_write_file(path, "[1,\n2,\n"), 0);
 	assert_int_equal(sf_json_load_file(path, &v, &diag), -EINVAL);
 	assert_int_equal(strncmp(diag.message, path, strlen(path)), 0);
 	assert_non_null(strstr(diag.message, ":3:"));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../fakes/testutil.h"
 #include "sf/schema.h"
 
 struct vcase {
@@ -559,25 +560,15 @@ static void test_load_file_document_dir(void **state)
 	struct sf_schema *s = NULL;
 	struct sf_diag diag = {0};
 	json_t *good = parse("{\"name\": \"n\"}"), *expect = parse(text);
-	FILE *f;
-	int fd;
 
 	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(sf_test_write_temp(path, text), 0);
 	assert_int_equal(sf_schema_load_file(path, &s, &diag), 0);
 	assert_true(json_equal(sf_schema_document(s), expect));
 	assert_int_equal(sf_schema_validate(s, good, &diag), 0);
 	sf_schema_free(s);
 
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\"type\": ", f);
-	fclose(f);
+	assert_int_equal(sf_test_write_file(path, "{\"type\": "), 0);
 	s = NULL;
 	assert_int_equal(sf_schema_load_file(path, &s, &diag), -EINVAL);
 	assert_null(s);

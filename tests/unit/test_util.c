@@ -95,6 +95,20 @@ static void test_bprintf(void **state)
 	assert_int_equal(sf_bprintf(buf, sizeof(buf), "vxlan-%06x", 0x123456), -ENAMETOOLONG);
 }
 
+static void test_hexval(void **state)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(sf_hexval(digits[i]), i);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(sf_hexval(upper[i]), 10 + i);
+	for (const char *p = "gG/:@`-x "; *p; p++)
+		assert_int_equal(sf_hexval(*p), -1);
+	assert_int_equal(sf_hexval('\0'), -1);
+}
+
 static void test_uuid(void **state)
 {
 	char u[SF_UUID_STRLEN], v[SF_UUID_STRLEN];
@@ -148,7 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_long), cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_bprintf),	   cmocka_unit_test(test_uuid),
-		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_backoff),	   cmocka_unit_test(test_hexval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

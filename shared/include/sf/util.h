@@ -35,6 +35,8 @@ int sf_parse_bool(const char *s, bool *ret_value);
 
 bool sf_streq(const char *a, const char *b); /* NULL-safe */
 bool sf_str_startswith(const char *s, const char *prefix);
+/* The value of a hex digit (either case), or -1 for any other character. */
+int sf_hexval(char c);
 
 /* Generate a random RFC 4122 UUID (libuuid) into buf (37 bytes). */
 #define SF_UUID_STRLEN 37
