@@ -19,15 +19,15 @@ PACKAGES=(
 	wrk
 )
 
-missing=()
+# One dpkg-query for all packages; a package dpkg has never heard of prints nothing, so
+# anything not reported as installed is missing.
+declare -A installed=()
 while read -r pkg status; do
-	[ "$status" = "installed" ] || missing+=("$pkg")
+	[ "$status" = installed ] && installed[${pkg%%:*}]=1
 done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
-# dpkg-query prints nothing for packages it has never heard of
+missing=()
 for p in "${PACKAGES[@]}"; do
-	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || {
-		case " ${missing[*]-} " in *" $p "*) ;; *) missing+=("$p") ;; esac
-	}
+	[ -n "${installed[$p]-}" ] || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
