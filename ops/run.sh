@@ -109,6 +109,7 @@ Try it (in another shell, as root):
             \"node\": \"hv1\", \"kind\": \"veth\", \"netns\": \"demo-vm1\"}"
   ip netns exec demo-vm1 busybox udhcpc -i eth0 -n -q -f     # gets the reserved address
   ip netns exec demo-vm1 ping -c 3 $SF_INTERNET_HOST        # out through NAT to "the internet"
+  curl -s \$API/jobs -H "Authorization: Bearer \$TOKEN"     # the jobs these calls queued, newest first
 
 With Shaken Fist's client (pip install shakenfist-client; not packaged for Debian):
 

@@ -111,6 +111,7 @@ extern const struct api_route api_routes_auth[];       /* h_auth.c: /auth, /auth
 extern const struct api_route api_routes_networks[];   /* h_networks.c: /networks... */
 extern const struct api_route api_routes_interfaces[]; /* h_interfaces.c: /interfaces, /instances */
 extern const struct api_route api_routes_nodes[];      /* h_nodes.c: /nodes */
+extern const struct api_route api_routes_jobs[];       /* h_jobs.c: /jobs */
 
 /* Find the route for method + path: 0 with the route and params filled; -ENOENT no such path
  * (404); -EPERM the path exists but not with this method (405). */

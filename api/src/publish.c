@@ -10,6 +10,7 @@
 #include "http.h"
 #include "sf/envelope.h"
 #include "sf/err.h"
+#include "sf/jobstatus.h"
 #include "sf/log.h"
 #include "sf/mq.h"
 
@@ -24,102 +25,127 @@ static int mq_ready(struct api_ctx *ctx)
 	return sf_mq_wait_ready(ctx->mq, MQ_READY_MS);
 }
 
-/* Build the job of a publish or request: its routing key ("networknode" or
- * "hypervisor.<node>", by the type's target), the job checked against its schema, and its
- * serialized body. */
-static int job_prepare(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
-		       const char *node, struct sf_job **ret_job, char **ret_key, char **ret_body)
+/* A job ready to go: built, checked against its schema, serialized, with its routing key
+ * ("networknode" or "hypervisor.<node>", by the type's target) and its id as message id. */
+struct outgoing {
+	struct sf_job *job;
+	char *key;
+	char *body;
+	struct sf_mq_msg_props props;
+};
+
+static void outgoing_done(struct outgoing *o)
+{
+	sf_job_free(o->job);
+	free(o->key);
+	free(o->body);
+}
+
+/* The job, and the connection ready to send it. */
+static int outgoing_prepare(struct api_ctx *ctx, int job_type, const char *object_uuid,
+			    json_t *args, const char *node, struct outgoing *ret)
 {
 	const struct sf_job_type_info *info;
+	struct outgoing o = {0};
 	struct sf_diag diag = {0};
-	struct sf_job *job = NULL;
-	char *key;
 	int r;
 
 	if (job_type < 0 || job_type >= _SF_JOB_TYPE_MAX)
 		return -EINVAL;
 	info = &sf_job_types[job_type];
 	if (node && (info->targets & SF_JOB_TO_HYPERVISOR))
-		key = sf_xasprintf("hypervisor.%s", node);
+		o.key = sf_xasprintf("hypervisor.%s", node);
 	else if (info->targets & SF_JOB_TO_NETWORKNODE)
-		key = sf_xstrdup("networknode");
+		o.key = sf_xstrdup("networknode");
 	else
 		return sf_log_err_errno(-EINVAL, "job %s needs a node to go to", info->name);
 
 	r = sf_job_new((enum sf_job_type)job_type, object_uuid, args, api_current_request_id(),
-		       &job);
+		       &o.job);
 	if (r < 0) {
 		sf_log_err_errno(r, "cannot build job %s for %s", info->name, object_uuid);
 		goto fail;
 	}
-	r = sf_job_check(ctx->envelopes, job, &diag);
+	r = sf_job_check(ctx->envelopes, o.job, &diag);
 	if (r < 0) {
 		sf_log_err("job %s for %s does not match its schema: %s", info->name, object_uuid,
 			   diag.message);
 		goto fail;
 	}
-	*ret_body = sf_job_serialize(job);
-	*ret_job = job;
-	*ret_key = key;
+	o.body = sf_job_serialize(o.job);
+	o.props.message_id = o.job->id;
+	r = mq_ready(ctx);
+	if (r < 0) {
+		sf_log_warn_errno(r, "sending job %s %s to '%s' failed", info->name, o.job->id,
+				  o.key);
+		goto fail;
+	}
+	*ret = o;
 	return 0;
 fail:
-	sf_job_free(job);
-	free(key);
+	outgoing_done(&o);
 	return r;
+}
+
+/* The job's status record (sf/jobstatus.h). "queued" is written before the publish, so that a
+ * worker's "running" can never be overwritten by it; a job that could not be published is
+ * then recorded as failed. A record that cannot be written is logged: the job goes anyway. */
+static void record_status(struct api_ctx *ctx, const struct sf_job *job, enum sf_job_state state,
+			  const char *error)
+{
+	struct sf_job_status st = {.state = state, .job = job, .error = error};
+	int r;
+
+	if (state == SF_JOB_FAILED)
+		st.finished_at = sf_now_epoch();
+	r = sf_job_status_set(ctx->kv, job->id, &st);
+	if (r < 0)
+		sf_log_warn_errno(r, "recording job %s as %s failed", job->id,
+				  sf_job_state_to_string(state));
 }
 
 int api_publish_job(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
 		    const char *node, char **ret_job_id)
 {
-	struct sf_mq_msg_props props = {0};
-	struct sf_job *job;
-	char *key, *body;
+	struct outgoing o;
+	char error[128];
 	int r;
 
-	r = job_prepare(ctx, job_type, object_uuid, args, node, &job, &key, &body);
+	r = outgoing_prepare(ctx, job_type, object_uuid, args, node, &o);
 	if (r < 0)
 		return r;
-	props.message_id = job->id;
-	r = mq_ready(ctx);
-	if (r >= 0)
-		r = sf_mq_publish(ctx->mq, SF_MQ_JOBS_EXCHANGE, key, body, strlen(body), &props);
+	record_status(ctx, o.job, SF_JOB_QUEUED, NULL);
+	r = sf_mq_publish(ctx->mq, SF_MQ_JOBS_EXCHANGE, o.key, o.body, strlen(o.body), &o.props);
 	if (r < 0) {
 		sf_log_warn_errno(r, "publishing job %s %s to '%s' failed",
-				  sf_job_types[job->type].name, job->id, key);
-		goto out;
+				  sf_job_types[job_type].name, o.job->id, o.key);
+		(void)snprintf(error, sizeof(error), "not published to '%s': %s", o.key,
+			       sf_strerror(r));
+		record_status(ctx, o.job, SF_JOB_FAILED, error);
+	} else {
+		sf_log_debug("published job %s %s for %s to '%s'", sf_job_types[job_type].name,
+			     o.job->id, object_uuid, o.key);
+		if (ret_job_id)
+			*ret_job_id = sf_xstrdup(o.job->id);
 	}
-	sf_log_debug("published job %s %s for %s to '%s'", sf_job_types[job->type].name,
-		     job->id, object_uuid, key);
-	if (ret_job_id)
-		*ret_job_id = sf_xstrdup(job->id);
-out:
-	free(body);
-	free(key);
-	sf_job_free(job);
+	outgoing_done(&o);
 	return r;
 }
 
 int api_request_job(struct api_ctx *ctx, int job_type, const char *object_uuid, json_t *args,
 		    const char *node, int timeout_ms, char **ret_reply, size_t *ret_len)
 {
-	struct sf_mq_msg_props props = {0};
-	struct sf_job *job;
-	char *key, *body;
+	struct outgoing o;
 	int r;
 
-	r = job_prepare(ctx, job_type, object_uuid, args, node, &job, &key, &body);
+	r = outgoing_prepare(ctx, job_type, object_uuid, args, node, &o);
 	if (r < 0)
 		return r;
-	props.message_id = job->id;
-	r = mq_ready(ctx);
-	if (r >= 0)
-		r = sf_mq_request(ctx->mq, SF_MQ_JOBS_EXCHANGE, key, body, strlen(body), &props,
-				  timeout_ms, ret_reply, ret_len);
-	sf_log_debug("request job %s %s for %s to '%s': %s", sf_job_types[job->type].name,
-		     job->id, object_uuid, key, r < 0 ? sf_strerror(r) : "answered");
-	free(body);
-	free(key);
-	sf_job_free(job);
+	r = sf_mq_request(ctx->mq, SF_MQ_JOBS_EXCHANGE, o.key, o.body, strlen(o.body), &o.props,
+			  timeout_ms, ret_reply, ret_len);
+	sf_log_debug("request job %s %s for %s to '%s': %s", sf_job_types[job_type].name, o.job->id,
+		     object_uuid, o.key, r < 0 ? sf_strerror(r) : "answered");
+	outgoing_done(&o);
 	return r;
 }
 

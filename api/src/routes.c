@@ -18,20 +18,10 @@ SF_LOG_MODULE("routes");
 static const struct api_route *const route_groups[] = {
 	api_routes_root,       api_routes_auth,	 api_routes_networks,
 	api_routes_interfaces, api_routes_nodes,
+	api_routes_jobs,
 };
 
 #define MAX_SEGMENTS 16
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Split path into URL-decoded segments stored NUL-terminated in buf. A '%' not followed by two
  * hex digits stays as it is (as werkzeug does); "%00" and empty segments refuse the path. */
@@ -60,8 +50,9 @@ static int split_path(const char *path, char *buf, size_t size, const char **seg
 		for (; p < end; p++) {
 			char c = *p;
 
-			if (c == '%' && end - p >= 3 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-				c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			if (c == '%' && end - p >= 3 && sf_hexval(p[1]) >= 0 &&
+			    sf_hexval(p[2]) >= 0) {
+				c = (char)(sf_hexval(p[1]) * 16 + sf_hexval(p[2]));
 				if (c == '\0')
 					return -ENOENT;
 				p += 2;

@@ -25,13 +25,15 @@ enum entry_type {
 	ENTRY_STR,
 	ENTRY_HASH,
 	ENTRY_SET,
+	ENTRY_ZSET,
 };
 
 struct entry {
 	struct blob key;
 	enum entry_type type;
 	struct blob str;    /* ENTRY_STR */
-	struct blob *items; /* ENTRY_HASH: field, value, field, value ...; ENTRY_SET: members */
+	struct blob *items; /* ENTRY_HASH: field, value, field, value ...; ENTRY_SET: members;
+			       ENTRY_ZSET: member, score ("%.17g") ..., ordered by score, member */
 	size_t n;	    /* blobs in items */
 	uint64_t expire_ms; /* on the fake clock; 0 means never */
 	struct entry *next;
@@ -488,19 +490,275 @@ static struct sf_kv_reply *cmd_scard(struct kv_fake *f, const struct sf_kv_argv 
 	return count_items(f, cmd, ENTRY_SET, 1);
 }
 
+/* ---- sorted sets: pairs member, score in items, kept in (score, member) order ---- */
+
+static double zscore_at(const struct entry *e, size_t pair)
+{
+	return strtod(e->items[2 * pair + 1].p, NULL);
+}
+
+/* A score argument: a number, or -inf/+inf/inf; exclusive is set for a "(" prefix when the
+ * caller allows one (range bounds). */
+static int span_to_score(struct span s, bool *exclusive, double *ret)
+{
+	char buf[64], *end;
+	double v;
+
+	if (exclusive)
+		*exclusive = s.len > 0 && s.p[0] == '(';
+	if (exclusive && *exclusive) {
+		s.p++;
+		s.len--;
+	}
+	if (s.len == 0 || s.len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s.p, s.len);
+	buf[s.len] = '\0';
+	errno = 0;
+	v = strtod(buf, &end);
+	if (errno || *end || v != v)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static void zset_insert(struct entry *e, struct span member, double score)
+{
+	char text[32];
+	size_t pairs = e->n / 2, at = 0;
+
+	while (at < pairs) {
+		double sc = zscore_at(e, at);
+		const struct blob *m = &e->items[2 * at];
+		int c = memcmp(m->p, member.p, m->len < member.len ? m->len : member.len);
+
+		if (sc > score || (sc == score && (c > 0 || (c == 0 && m->len > member.len))))
+			break;
+		at++;
+	}
+	(void)snprintf(text, sizeof(text), "%.17g", score);
+	e->items = sf_xrealloc(e->items, (e->n + 2) * sizeof(*e->items));
+	memmove(&e->items[2 * at + 2], &e->items[2 * at], (e->n - 2 * at) * sizeof(*e->items));
+	e->items[2 * at] = blob_dup(member);
+	e->items[2 * at + 1] = blob_dup((struct span){text, strlen(text)});
+	e->n += 2;
+}
+
+/* ZADD key [NX|XX] score member [score member ...] */
+static struct sf_kv_reply *cmd_zadd(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	struct sf_kv_reply *err;
+	bool nx = false, xx = false;
+	struct entry *e;
+	long long added = 0;
+	int i = 2;
+
+	for (; i < cmd->argc; i++) {
+		if (span_is(arg(cmd, i), "NX"))
+			nx = true;
+		else if (span_is(arg(cmd, i), "XX"))
+			xx = true;
+		else
+			break;
+	}
+	if ((nx && xx) || i == cmd->argc || (cmd->argc - i) % 2 != 0)
+		return reply_err("ERR syntax error");
+	for (int j = i; j < cmd->argc; j += 2) {
+		double v;
+
+		if (span_to_score(arg(cmd, j), NULL, &v) < 0)
+			return reply_err("ERR value is not a valid float");
+	}
+	err = lookup_typed(f, arg(cmd, 1), ENTRY_ZSET, &e);
+	if (err)
+		return err;
+	for (; i < cmd->argc; i += 2) {
+		long at = e ? items_find(e, arg(cmd, i + 1), 2) : -1;
+		double v;
+
+		(void)span_to_score(arg(cmd, i), NULL, &v);
+		if ((at >= 0 && nx) || (at < 0 && xx))
+			continue;
+		if (!e)
+			e = entry_add(f, arg(cmd, 1), ENTRY_ZSET);
+		if (at >= 0)
+			items_remove(e, (size_t)at, 2);
+		else
+			added++;
+		zset_insert(e, arg(cmd, i + 1), v);
+	}
+	return sf_kv_reply_new_int(added);
+}
+
+static struct sf_kv_reply *cmd_zrem(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	return remove_items(f, cmd, ENTRY_ZSET, 2);
+}
+
+static struct sf_kv_reply *cmd_zcard(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	return count_items(f, cmd, ENTRY_ZSET, 2);
+}
+
+static struct sf_kv_reply *cmd_zscore(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	struct sf_kv_reply *err;
+	struct entry *e;
+	long at;
+
+	err = lookup_typed(f, arg(cmd, 1), ENTRY_ZSET, &e);
+	if (err)
+		return err;
+	at = e ? items_find(e, arg(cmd, 2), 2) : -1;
+	return at >= 0 ? reply_blob(&e->items[at + 1]) : sf_kv_reply_new(SF_KV_REPLY_NIL);
+}
+
+/* Rank arguments start, stop (negative from the end) as a pair range [*lo, *hi); false when
+ * empty. */
+static bool rank_range(const struct entry *e, long long start, long long stop, size_t *lo,
+		       size_t *hi)
+{
+	long long n = e ? (long long)(e->n / 2) : 0;
+
+	if (start < 0)
+		start += n;
+	if (stop < 0)
+		stop += n;
+	if (start < 0)
+		start = 0;
+	if (stop >= n)
+		stop = n - 1;
+	if (n == 0 || start > stop)
+		return false;
+	*lo = (size_t)start;
+	*hi = (size_t)stop + 1;
+	return true;
+}
+
+/* ZRANGE and ZREVRANGE key start stop (members only) */
+static struct sf_kv_reply *zrange(struct kv_fake *f, const struct sf_kv_argv *cmd, bool rev)
+{
+	struct sf_kv_reply *err, *a;
+	long long start, stop;
+	size_t lo, hi;
+	struct entry *e;
+
+	if (span_to_ll(arg(cmd, 2), &start) < 0 || span_to_ll(arg(cmd, 3), &stop) < 0)
+		return reply_err("ERR value is not an integer or out of range");
+	err = lookup_typed(f, arg(cmd, 1), ENTRY_ZSET, &e);
+	if (err)
+		return err;
+	if (!rank_range(e, start, stop, &lo, &hi))
+		return sf_kv_reply_new_array(0);
+	a = sf_kv_reply_new_array(hi - lo);
+	for (size_t i = lo; i < hi; i++) {
+		size_t pair = rev ? e->n / 2 - 1 - i : i;
+
+		a->elems[i - lo] = reply_blob(&e->items[2 * pair]);
+	}
+	return a;
+}
+
+static struct sf_kv_reply *cmd_zrange(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	return zrange(f, cmd, false);
+}
+
+static struct sf_kv_reply *cmd_zrevrange(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	return zrange(f, cmd, true);
+}
+
+/* Remove the pairs [lo, hi); an emptied key disappears. */
+static struct sf_kv_reply *zremove(struct kv_fake *f, struct entry *e, size_t lo, size_t hi)
+{
+	items_remove(e, 2 * lo, 2 * (hi - lo));
+	if (e->n == 0)
+		entry_remove(f, e);
+	return sf_kv_reply_new_int((long long)(hi - lo));
+}
+
+static struct sf_kv_reply *cmd_zremrangebyrank(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	struct sf_kv_reply *err;
+	long long start, stop;
+	size_t lo, hi;
+	struct entry *e;
+
+	if (span_to_ll(arg(cmd, 2), &start) < 0 || span_to_ll(arg(cmd, 3), &stop) < 0)
+		return reply_err("ERR value is not an integer or out of range");
+	err = lookup_typed(f, arg(cmd, 1), ENTRY_ZSET, &e);
+	if (err)
+		return err;
+	if (!rank_range(e, start, stop, &lo, &hi))
+		return sf_kv_reply_new_int(0);
+	return zremove(f, e, lo, hi);
+}
+
+/* ZREMRANGEBYSCORE key min max, with "(" for exclusive bounds and -inf/+inf */
+static struct sf_kv_reply *cmd_zremrangebyscore(struct kv_fake *f, const struct sf_kv_argv *cmd)
+{
+	struct sf_kv_reply *err;
+	bool min_ex, max_ex;
+	double min, max;
+	size_t lo, hi;
+	struct entry *e;
+
+	if (span_to_score(arg(cmd, 2), &min_ex, &min) < 0 ||
+	    span_to_score(arg(cmd, 3), &max_ex, &max) < 0)
+		return reply_err("ERR min or max is not a float");
+	err = lookup_typed(f, arg(cmd, 1), ENTRY_ZSET, &e);
+	if (err)
+		return err;
+	if (!e)
+		return sf_kv_reply_new_int(0);
+	for (lo = 0; lo < e->n / 2; lo++) {
+		double sc = zscore_at(e, lo);
+
+		if (min_ex ? sc > min : sc >= min)
+			break;
+	}
+	for (hi = lo; hi < e->n / 2; hi++) {
+		double sc = zscore_at(e, hi);
+
+		if (max_ex ? sc >= max : sc > max)
+			break;
+	}
+	return hi > lo ? zremove(f, e, lo, hi) : sf_kv_reply_new_int(0);
+}
+
 /* Arity as in Redis' command table: n means exactly n arguments (with the name), -n at least n. */
 static const struct fake_cmd {
 	const char *name;
 	int arity;
 	struct sf_kv_reply *(*fn)(struct kv_fake *f, const struct sf_kv_argv *cmd);
 } fake_cmds[] = {
-	{"ping", -1, cmd_ping},	     {"get", 2, cmd_get},	    {"set", -3, cmd_set},
-	{"del", -2, cmd_del},	     {"exists", -2, cmd_exists},    {"incr", 2, cmd_incr},
-	{"expire", 3, cmd_expire},   {"ttl", 2, cmd_ttl},
-	{"hset", -4, cmd_hset},	     {"hget", 3, cmd_hget},	    {"hdel", -3, cmd_hdel},
-	{"hgetall", 2, cmd_hgetall}, {"hlen", 2, cmd_hlen},	    {"sadd", -3, cmd_sadd},
-	{"srem", -3, cmd_srem},	     {"smembers", 2, cmd_smembers}, {"sismember", 3, cmd_sismember},
+	{"ping", -1, cmd_ping},
+	{"get", 2, cmd_get},
+	{"set", -3, cmd_set},
+	{"del", -2, cmd_del},
+	{"exists", -2, cmd_exists},
+	{"incr", 2, cmd_incr},
+	{"expire", 3, cmd_expire},
+	{"ttl", 2, cmd_ttl},
+	{"hset", -4, cmd_hset},
+	{"hget", 3, cmd_hget},
+	{"hdel", -3, cmd_hdel},
+	{"hgetall", 2, cmd_hgetall},
+	{"hlen", 2, cmd_hlen},
+	{"sadd", -3, cmd_sadd},
+	{"srem", -3, cmd_srem},
+	{"smembers", 2, cmd_smembers},
+	{"sismember", 3, cmd_sismember},
 	{"scard", 2, cmd_scard},
+	{"zadd", -4, cmd_zadd},
+	{"zrem", -3, cmd_zrem},
+	{"zcard", 2, cmd_zcard},
+	{"zscore", 3, cmd_zscore},
+	{"zrange", 4, cmd_zrange},
+	{"zrevrange", 4, cmd_zrevrange},
+	{"zremrangebyrank", 4, cmd_zremrangebyrank},
+	{"zremrangebyscore", 4, cmd_zremrangebyscore},
 };
 
 /* The command's table entry, or an error reply as Redis gives before running anything. */

@@ -3,7 +3,8 @@
  * An in-memory sf_kv for unit tests: no socket, no server. It speaks enough Redis for sf-net:
  * PING; keys (DEL, EXISTS, EXPIRE key seconds, TTL); strings (GET, SET [EX s|PX ms] [NX|XX],
  * INCR); hashes (HSET, HGET, HDEL, HGETALL, HLEN); sets (SADD, SREM, SMEMBERS, SISMEMBER,
- * SCARD); and MULTI/EXEC of those through sf_kv_exec(). Replies, error replies (WRONGTYPE, unknown command, wrong arity) and the
+ * SCARD); sorted sets (ZADD [NX|XX], ZREM, ZCARD, ZSCORE, ZRANGE and ZREVRANGE without
+ * WITHSCORES, ZREMRANGEBYRANK, ZREMRANGEBYSCORE); and MULTI/EXEC of those through sf_kv_exec(). Replies, error replies (WRONGTYPE, unknown command, wrong arity) and the
  * all-or-nothing rule for commands refused while queueing follow Redis. Arguments are checked
  * against an arity table before any command runs. Data lives in linear lists.
  *

@@ -158,7 +158,7 @@ static void assert_status(const char *id, const char *state, int attempts)
 {
 	json_t *st = NULL;
 
-	assert_int_equal(wk_job_status_get(kv, id, &st), 0);
+	assert_int_equal(sf_job_status_get(kv, id, &st), 0);
 	assert_string_equal(json_string_value(json_object_get(st, "state")), state);
 	assert_int_equal(json_integer_value(json_object_get(st, "attempts")), attempts);
 	json_decref(st);
@@ -283,7 +283,7 @@ static void test_wk_run(void **state)
 	while (sf_now_monotonic_ms() < deadline) {
 		json_decref(st);
 		st = NULL;
-		if (wk_job_status_get(kv, job->id, &st) == 0 &&
+		if (sf_job_status_get(kv, job->id, &st) == 0 &&
 		    sf_streq(json_string_value(json_object_get(st, "state")), "done"))
 			break;
 		sf_daemon_sleep_ms(50);

@@ -371,7 +371,7 @@ static void assert_status(struct t *t, const char *id, const char *state, int at
 {
 	json_t *st = NULL;
 
-	assert_int_equal(wk_job_status_get(t->kv, id, &st), 0);
+	assert_int_equal(sf_job_status_get(t->kv, id, &st), 0);
 	assert_string_equal(json_string_value(json_object_get(st, "state")), state);
 	assert_int_equal(json_integer_value(json_object_get(st, "attempts")), attempts);
 	assert_string_equal(json_string_value(json_object_get(st, "node")), NODE);
@@ -384,7 +384,7 @@ static char *status_error(struct t *t, const char *id)
 	json_t *st = NULL;
 	char *s;
 
-	assert_int_equal(wk_job_status_get(t->kv, id, &st), 0);
+	assert_int_equal(sf_job_status_get(t->kv, id, &st), 0);
 	s = sf_xstrdup(json_string_value(json_object_get(st, "error")));
 	json_decref(st);
 	return s;
@@ -469,7 +469,7 @@ static void test_valid_job_done(void **state)
 	assert_true(called(t, "consume_start " QUEUE));
 	assert_string_equal(call(t, -1), callf("ack %s", id));
 	assert_status(t, id, "done", 1);
-	assert_int_equal(wk_job_status_get(t->kv, id, &st), 0);
+	assert_int_equal(sf_job_status_get(t->kv, id, &st), 0);
 	assert_string_equal(json_string_value(json_object_get(st, "type")), "network.deploy");
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(st, "object"), "uuid")),

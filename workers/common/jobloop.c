@@ -136,71 +136,10 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *epoch_or_null(double t)
-{
-	return t > 0 ? json_real(t) : json_null();
-}
-
-int wk_job_status_set(struct sf_kv *kv, const char *job_id, const struct wk_job_status *st)
-{
-	const struct sf_job *job = st->job;
-	json_t *v, *object = json_null(), *type = json_null(), *queued_at = json_null();
-	char *key, *s;
-	int r;
-
-	if (!sf_uuid_is_valid(job_id) || (unsigned)st->state >= _SF_JOB_STATE_MAX)
-		return -EINVAL;
-	if (job) {
-		object = json_pack("{s:s, s:s}", "type", sf_object_type_to_string(job->object_type),
-				   "uuid", job->object_uuid);
-		type = json_string(sf_job_type_to_string(job->type));
-		queued_at = epoch_or_null(job->submitted_at);
-	}
-	v = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "job", job_id, "state",
-		      sf_job_state_to_string(st->state), "type", type, "object", object, "node",
-		      str_or_null(st->node), "attempts", (json_int_t)st->attempts, "error",
-		      str_or_null(st->error), "queued_at", queued_at, "started_at",
-		      epoch_or_null(st->started_at), "finished_at", epoch_or_null(st->finished_at));
-	if (!v) {
-		sf_log_err("out of memory building a job status record");
-		abort();
-	}
-	s = sf_json_dumps(v);
-	key = sf_kv_key(kv, "job:%s", job_id);
-	r = sf_kv_set(kv, key, s, WK_JOB_STATUS_TTL_S, 0);
-	free(key);
-	free(s);
-	json_decref(v);
-	return r;
-}
-
-int wk_job_status_get(struct sf_kv *kv, const char *job_id, json_t **ret_status)
-{
-	char *key, *s = NULL;
-	json_t *v;
-	int r;
-
-	if (!sf_uuid_is_valid(job_id))
-		return -EINVAL;
-	key = sf_kv_key(kv, "job:%s", job_id);
-	r = sf_kv_get(kv, key, &s);
-	free(key);
-	if (r < 0)
-		return r;
-	v = json_loads(s, 0, NULL);
-	free(s);
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return -EBADMSG;
-	}
-	*ret_status = v;
-	return 0;
-}
-
 /* Record a status; a failure (Redis down) is logged and does not stop the job. */
-static void status_set(struct wk_ctx *ctx, const char *job_id, const struct wk_job_status *st)
+static void status_set(struct wk_ctx *ctx, const char *job_id, const struct sf_job_status *st)
 {
-	int r = wk_job_status_set(ctx->kv, job_id, st);
+	int r = sf_job_status_set(ctx->kv, job_id, st);
 
 	if (r < 0)
 		sf_log_warn_rl("recording job %s as %s failed: %s", job_id,
@@ -338,7 +277,7 @@ static void run_job(struct loop *lp, const struct sf_mq_delivery *d, const struc
 	const struct sf_job_type_info *info = &sf_job_types[job->type];
 	const char *object_type = sf_object_type_to_string(job->object_type);
 	wk_job_handler_fn handler = lp->spec->handlers[job->type];
-	struct wk_job_status st = {
+	struct sf_job_status st = {
 		.state = SF_JOB_RUNNING,
 		.job = job,
 		.node = ctx->node,
@@ -445,7 +384,7 @@ static void reject(struct loop *lp, const struct sf_mq_delivery *d, const struct
 	sf_log_set_job_id(job_id);
 	if (job_id)
 		status_set(ctx, job_id,
-			   &(struct wk_job_status){.state = SF_JOB_DEAD,
+			   &(struct sf_job_status){.state = SF_JOB_DEAD,
 						   .node = ctx->node,
 						   .attempts = d->delivery_count + 1,
 						   .error = diag->message,

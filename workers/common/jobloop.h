@@ -40,6 +40,7 @@
 
 #include "sf/diag.h"
 #include "sf/envelope.h"
+#include "sf/jobstatus.h"
 
 struct sf_kv;
 struct sf_mq;
@@ -108,30 +109,7 @@ int wk_error_http_status(int r);
 int wk_event(struct wk_ctx *ctx, enum sf_object_type object_type, const char *object_uuid,
 	     enum sf_event_type type, const char *message, json_t *extra);
 
-/*
- * Job status records (also for the API and sf-submit). "<prefix>job:<uuid>" is a JSON string,
- * written whole each time and expiring WK_JOB_STATUS_TTL_S after the last write:
- *   {"job": uuid, "state": "running", "type": "network.deploy"|null,
- *    "object": {"type": "network", "uuid": ...}|null, "node": str|null, "attempts": n,
- *    "error": str|null, "queued_at": epoch|null, "started_at": epoch|null,
- *    "finished_at": epoch|null}
- * queued_at is the job's submitted_at. type and object are null for a message that was not a
- * valid job.
- */
-#define WK_JOB_STATUS_TTL_S (24 * 3600)
-
-struct wk_job_status {
-	enum sf_job_state state;
-	const struct sf_job *job; /* NULL when the message was not a valid job */
-	const char *node;	  /* the node handling it; may be NULL */
-	unsigned attempts;	  /* deliveries so far, this one included; 0 when not started */
-	const char *error;	  /* may be NULL */
-	double started_at;	  /* epoch; 0 for none */
-	double finished_at;	  /* epoch; 0 for none */
-};
-
-int wk_job_status_set(struct sf_kv *kv, const char *job_id, const struct wk_job_status *st);
-/* The record (caller decrefs); -ENOENT when there is none, -EBADMSG when it is not JSON. */
-int wk_job_status_get(struct sf_kv *kv, const char *job_id, json_t **ret_status);
+/* Job status records: sf_job_status_set/get (sf/jobstatus.h); the loop writes "running", then
+ * "done", "failed", "dead", or "queued" with the error before a retry. */
 
 #endif

@@ -319,6 +319,9 @@ int nn_h_float(struct wk_ctx *ctx, const struct sf_job *job, json_t **ret_reply)
 
 	(void)ret_reply;
 	r = sf_iface_get(ctx->kv, job->object_uuid, &ifc);
+	if (r == -ENOENT)
+		sf_diag_set(&ctx->diag, 404, "/object/uuid", "", "interface %s does not exist",
+			    job->object_uuid);
 	if (r < 0)
 		return r;
 	if (ifc->floating && ifc->state != SF_IFACE_DELETED) {
