@@ -52,7 +52,7 @@ BINS = $(O)/sf-api $(O)/sf-networknode $(O)/sf-hypervisor $(O)/sf-submit
 UNIT_BINS  = $(patsubst %.c,$(O)/%,$(UNIT_SRC))
 INTEG_BINS = $(patsubst %.c,$(O)/%,$(INTEG_SRC))
 
-.PHONY: all all-tests deps run test check check-unit check-integration check-api check-e2e format tidy clean \
+.PHONY: all all-tests bench deps run test check check-unit check-integration check-api check-e2e format tidy clean \
         services-start services-stop
 .DEFAULT_GOAL := all
 
@@ -135,6 +135,19 @@ check-api: all
 
 check-e2e: all
 	@tests/lib/run-e2e.sh
+
+# Benchmarks (issue 6): release build plus the two benchmark programs, then bench/run.sh.
+BENCH_BINS = $(O)/bench/plumb $(O)/bench/fixed_server
+$(O)/bench/plumb: $(O)/bench/plumb.o $(LIBNN) $(LIBWORKER) $(LIBSF)
+	$(say) LD $@
+	$(Q)$(CC) $(LDOPT) -o $@ $^ $(LDLIBS)
+$(O)/bench/fixed_server: $(O)/bench/fixed_server.o $(LIBSF)
+	$(say) LD $@
+	$(Q)$(CC) $(LDOPT) -o $@ $^ $(LDLIBS)
+
+bench: deps
+	$(MAKE) all $(BENCH_BINS)
+	bench/run.sh
 
 services-start:
 	@ops/services.sh start

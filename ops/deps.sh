@@ -16,7 +16,7 @@ PACKAGES=(
 	python3 python3-pytest python3-requests python3-pika python3-jsonschema json-schema-test-suite
 	busybox udhcpc
 	# benchmarks
-	wrk
+	wrk linux-perf
 )
 
 # One dpkg-query for all packages; a package dpkg has never heard of prints nothing, so
