@@ -329,6 +329,7 @@ class Profile:
 
 
 def profile_text(res):
+    """The profile as Markdown list items, one per view."""
     parts = []
     if res.get("by_comm"):
         parts.append("CPU by command (perf cpu-clock, whole machine): "
@@ -343,7 +344,7 @@ def profile_text(res):
     if res.get("off"):
         parts.append("off-CPU (sched_switch: wall time blocked, by kernel stack): "
                      + "; ".join(res["off"]))
-    return "\n".join(parts)
+    return "\n".join("- " + p for p in parts)
 
 
 # ---- the system under test -----------------------------------------------------------------
@@ -517,6 +518,10 @@ class System:
             except requests.ConnectionError:
                 return False
         wait_for(up, 60, "sf-api", interval=0.1)
+        self.authenticate()
+
+    def authenticate(self):
+        """A new access token (they last sf-api's token_minutes, 15 by default)."""
         r = requests.post(self.url + "/auth", json={"namespace": "system",
                                                     "key": self.system_key}, timeout=30)
         r.raise_for_status()
@@ -534,7 +539,11 @@ class System:
 
     # -- API --
     def call(self, method, path, body=None, timeout=60):
-        return self.session.request(method, self.url + path, json=body, timeout=timeout)
+        r = self.session.request(method, self.url + path, json=body, timeout=timeout)
+        if r.status_code == 401:  # the token expired during a long benchmark
+            self.authenticate()
+            r = self.session.request(method, self.url + path, json=body, timeout=timeout)
+        return r
 
     def next_block(self):
         b = self.block
@@ -812,9 +821,6 @@ class Plumb:
                                      text=True, bufsize=1)
         self.ask("egress")
 
-    def netns(self, n):
-        return f"5f000000-0000-4000-8000-{self.tag}{n:06x}"
-
     def ask(self, cmd):
         self.proc.stdin.write(cmd + "\n")
         self.proc.stdin.flush()
@@ -972,6 +978,7 @@ def bench_api(sy, rep):
     wait_for(lambda: sy.state(net["uuid"]) == "created", 60, "the GET network")
     r = sy.call("GET", f"/networks/{net['uuid']}")
     size = len(r.content)
+    sy.authenticate()  # valid for the whole of the wrk runs
     auth = f"Authorization: Bearer {sy.token}"
     path = f"/networks/{net['uuid']}"
     calls = sy.redis_calls()
@@ -1014,6 +1021,7 @@ def bench_post(sy, rep):
     """POST /networks per second, with sf-networknode stopped: the API alone (publish with a
     broker confirm); the networks are removed with the run's Redis keys and vhost."""
     sy.nn.stop()
+    sy.authenticate()
     d = wrk(sy.url + "/networks", POST_S, WRK_CONN, [f"Authorization: Bearer {sy.token}"],
             post=True)
     ok = (d["requests"] - d["non2xx"]) / (d["duration_us"] / 1e6)
@@ -1158,6 +1166,8 @@ def restart_nn(sy, n, profile=False):
 def recovery(sy, rep, uuids):
     before, dns_before = snapshot(sy, uuids)
     t_stop, t_start, (at, n, ms, repairs, failed), _ = restart_nn(sy, len(uuids))
+    first_pass = sy.nn.log_since()
+    converged = re.findall(r"network \S+ converged \((\d+) operations\)", first_pass)
     after, dns_after = snapshot(sy, uuids)
     changed = [k for k, v in before.items() if after.get(k) != v]
     extra = [k for k in after if k not in before]
@@ -1172,7 +1182,11 @@ def recovery(sy, rep, uuids):
     rep.note(6, f"{len(before)} devices checked in the node namespace and the {len(uuids)} "
                 f"networks' namespaces; the pass reported {repairs} repairs and {failed} "
                 f"failures; {dns_replaced} of {len(dns_after)} dnsmasq processes have a new "
-                f"pid ({len(dns_before)} before the restart; the others were adopted).")
+                f"pid ({len(dns_before)} before the restart; the others were adopted). The "
+                f"first pass applied operations to {len(converged)} networks "
+                f"({sum(map(int, converged))} in all; {repairs} counted as repairs): the worker "
+                "keeps the text of the nft table it applied in memory only (nn_netmem), so after "
+                "a start each table is 'unknown' and is applied again.")
     if changed or extra:
         rep.note(6, "Recreated: " + ", ".join(f"{ns}:{d}" for ns, d in (changed + extra)[:20]))
     if not f.met and have_perf():
