@@ -366,9 +366,12 @@ int sf_netops_route_del(struct sf_netops *ops, const struct sf_route *rt)
 	return ops->cls->route_del(ops->ctx, &c);
 }
 
-int sf_netops_route_list(struct sf_netops *ops, struct sf_route **ret_routes, size_t *ret_n)
+int sf_netops_route_list(struct sf_netops *ops, const char *dev, struct sf_route **ret_routes,
+			 size_t *ret_n)
 {
-	return ops->cls->route_list(ops->ctx, ret_routes, ret_n);
+	if (dev && !sf_ifname_is_valid(dev))
+		return -EINVAL;
+	return ops->cls->route_list(ops->ctx, dev, ret_routes, ret_n);
 }
 
 int sf_netops_route_set_default(struct sf_netops *ops, const char *gateway, const char *dev)
@@ -388,7 +391,7 @@ int sf_netops_route_set_default(struct sf_netops *ops, const char *gateway, cons
 	r = sf_netops_route_replace(ops, &want);
 	if (r < 0)
 		return r;
-	r = sf_netops_route_list(ops, &routes, &n);
+	r = sf_netops_route_list(ops, NULL, &routes, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++) {

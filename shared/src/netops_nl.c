@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -900,52 +901,125 @@ static int nl_route_del(void *ctx, const struct sf_route *rt)
 	return r == -ENOENT || r == -ESRCH ? 0 : r;
 }
 
-static int nl_route_list(void *ctx, struct sf_route **ret, size_t *ret_n)
+/* Dumps filtered by the kernel (NETLINK_GET_STRICT_CHK, Linux 4.20+): a strict request may
+ * name a device, and the kernel then skips everything else instead of sending it all. Without
+ * it, observing one network's routes or flood entries read every network's, O(n) per network
+ * and O(n^2) per reconciler pass. */
+static int set_strict(struct nl_ctx *c, int on)
 {
-	struct nl_ctx *c = ctx;
-	struct nl_cache *routes, *links;
-	struct sf_route *v;
-	struct nl_object *o;
-	size_t n = 0;
+	if (setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on,
+		       sizeof(on)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Send msg (a dump request) strictly and feed the replies to valid(arg). */
+static int strict_dump(struct nl_ctx *c, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg)
+{
+	struct nl_cb *sock_cb, *cb;
 	int r;
 
-	r = retry_dump(c, rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &links));
+	r = set_strict(c, 1);
 	if (r < 0)
 		return r;
-	r = retry_dump(c, rtnl_route_alloc_cache(c->sk, AF_INET, 0, &routes));
+	r = nl_send_auto(c->sk, msg);
+	if (r >= 0) {
+		sock_cb = nl_socket_get_cb(c->sk); /* with on_kernel_error */
+		cb = nl_cb_clone(sock_cb);
+		nl_cb_put(sock_cb);
+		if (!cb)
+			abort();
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
+		r = nl_recvmsgs(c->sk, cb);
+		nl_cb_put(cb);
+	}
+	(void)set_strict(c, 0);
+	return r;
+}
+
+struct route_dump {
+	struct nl_cache *links; /* for the names of the devices; NULL when dev is set */
+	const char *dev;	/* the one device asked for, or NULL */
+	struct sf_route *v;
+	size_t n, size;
+};
+
+static int route_dump_cb(struct nl_msg *msg, void *arg)
+{
+	struct route_dump *d = arg;
+	struct rtnl_route *rt;
+	struct rtnl_nexthop *nh;
+	struct sf_ipv4_net dst;
+	struct sf_route *x;
+	struct nl_addr *a;
+
+	if (rtnl_route_parse(nlmsg_hdr(msg), &rt) < 0)
+		return NL_SKIP;
+	if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST ||
+	    rtnl_route_get_family(rt) != AF_INET)
+		goto out;
+	if (d->n == d->size) {
+		d->size = d->size ? 2 * d->size : 16;
+		d->v = sf_xrealloc(d->v, (d->size + 1) * sizeof(*d->v));
+	}
+	x = &d->v[d->n++];
+	*x = (struct sf_route){0};
+	a = rtnl_route_get_dst(rt); /* length 0 (or absent) for the default route */
+	dst.addr = nl_addr4_get(a);
+	dst.prefix = a ? (uint8_t)nl_addr_get_prefixlen(a) : 0;
+	sf_ipv4_net_format(&dst, x->dst);
+	x->metric = rtnl_route_get_priority(rt);
+	x->protocol = rtnl_route_get_protocol(rt);
+	nh = rtnl_route_get_nnexthops(rt) > 0 ? rtnl_route_nexthop_n(rt, 0) : NULL;
+	if (nh && rtnl_route_nh_get_gateway(nh))
+		sf_ipv4_format(nl_addr4_get(rtnl_route_nh_get_gateway(nh)), x->gateway);
+	if (d->dev)
+		(void)snprintf(x->dev, sizeof(x->dev), "%s", d->dev);
+	else if (nh && rtnl_route_nh_get_ifindex(nh) > 0)
+		(void)rtnl_link_i2name(d->links, rtnl_route_nh_get_ifindex(nh), x->dev,
+				       sizeof(x->dev));
+out:
+	rtnl_route_put(rt);
+	return NL_OK;
+}
+
+static int route_dump(struct nl_ctx *c, int oif, struct route_dump *d)
+{
+	struct rtmsg rtm = {.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+	int r;
+
+	if (!msg)
+		abort();
+	d->n = 0; /* an interrupted dump is asked for again: start from nothing */
+	r = nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO);
+	if (r >= 0 && oif > 0)
+		r = nla_put_u32(msg, RTA_OIF, (uint32_t)oif);
+	if (r >= 0)
+		r = strict_dump(c, msg, route_dump_cb, d);
+	nlmsg_free(msg);
+	return r;
+}
+
+static int nl_route_list(void *ctx, const char *dev, struct sf_route **ret, size_t *ret_n)
+{
+	struct nl_ctx *c = ctx;
+	struct route_dump d = {.dev = dev};
+	int oif = 0, r;
+
+	if (dev)
+		r = ifindex_by_name(c, dev, &oif);
+	else
+		r = retry_dump(c, rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &d.links));
+	if (r >= 0)
+		r = retry_dump(c, route_dump(c, oif, &d));
+	nl_cache_free(d.links);
 	if (r < 0) {
-		nl_cache_free(links);
+		free(d.v);
 		return r;
 	}
-	v = sf_xcalloc((size_t)nl_cache_nitems(routes) + 1, sizeof(*v));
-	for (o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		struct rtnl_nexthop *nh;
-		struct sf_ipv4_net dst;
-		struct sf_route *x;
-		struct nl_addr *a;
-
-		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
-		    rtnl_route_get_type(rt) != RTN_UNICAST || rtnl_route_get_family(rt) != AF_INET)
-			continue;
-		x = &v[n++];
-		a = rtnl_route_get_dst(rt); /* length 0 (or absent) for the default route */
-		dst.addr = nl_addr4_get(a);
-		dst.prefix = a ? (uint8_t)nl_addr_get_prefixlen(a) : 0;
-		sf_ipv4_net_format(&dst, x->dst);
-		x->metric = rtnl_route_get_priority(rt);
-		x->protocol = rtnl_route_get_protocol(rt);
-		nh = rtnl_route_get_nnexthops(rt) > 0 ? rtnl_route_nexthop_n(rt, 0) : NULL;
-		if (nh && rtnl_route_nh_get_gateway(nh))
-			sf_ipv4_format(nl_addr4_get(rtnl_route_nh_get_gateway(nh)), x->gateway);
-		if (nh && rtnl_route_nh_get_ifindex(nh) > 0)
-			(void)rtnl_link_i2name(links, rtnl_route_nh_get_ifindex(nh), x->dev,
-					       sizeof(x->dev));
-	}
-	nl_cache_free(routes);
-	nl_cache_free(links);
-	*ret = v;
-	*ret_n = n;
+	*ret = d.v ? d.v : sf_xcalloc(1, sizeof(*d.v));
+	*ret_n = d.n;
 	return 0;
 }
 
@@ -1023,24 +1097,19 @@ static int fdb_dump_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* The whole bridge-family dump (`bridge fdb show`), filtered in fdb_dump_cb. */
+/* The bridge-family dump of one device (`bridge fdb show dev X`), filtered by the kernel. */
 static int fdb_dump(struct nl_ctx *c, struct fdb_dump *d)
 {
-	struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
-	struct nl_cb *sock_cb, *cb;
+	struct ndmsg ndm = {.ndm_family = AF_BRIDGE, .ndm_ifindex = d->ifindex};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
 	int r;
 
-	r = nl_send_simple(c->sk, RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof(ndm));
-	if (r < 0)
-		return r;
-	sock_cb = nl_socket_get_cb(c->sk); /* with on_kernel_error */
-	cb = nl_cb_clone(sock_cb);
-	nl_cb_put(sock_cb);
-	if (!cb)
+	if (!msg)
 		abort();
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fdb_dump_cb, d);
-	r = nl_recvmsgs(c->sk, cb);
-	nl_cb_put(cb);
+	r = nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO);
+	if (r >= 0)
+		r = strict_dump(c, msg, fdb_dump_cb, d);
+	nlmsg_free(msg);
 	if (r < 0) { /* an interrupted dump is asked for again: start from nothing */
 		sf_netops_strv_free(d->v);
 		d->v = sf_xcalloc(1, sizeof(char *));

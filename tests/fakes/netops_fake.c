@@ -798,19 +798,24 @@ static int fake_route_del(void *ctx, const struct sf_route *rt)
 	return 0;
 }
 
-static int fake_route_list(void *ctx, struct sf_route **ret, size_t *ret_n)
+static int fake_route_list(void *ctx, const char *dev, struct sf_route **ret, size_t *ret_n)
 {
 	struct fake *f = ctx;
 	struct sf_route *v;
 	struct fns *ns = here(f);
+	size_t n = 0;
 
 	if (!ns)
 		return -ENOENT;
 	FAIL_IF_INJECTED(f, "route_list");
+	if (dev && !link_find(ns, dev))
+		return -ENODEV;
 	v = sf_xcalloc(ns->n_routes + 1, sizeof(*v));
-	memcpy(v, ns->routes, ns->n_routes * sizeof(*v));
+	for (size_t i = 0; i < ns->n_routes; i++)
+		if (!dev || strcmp(ns->routes[i].dev, dev) == 0)
+			v[n++] = ns->routes[i];
 	*ret = v;
-	*ret_n = ns->n_routes;
+	*ret_n = n;
 	return 0;
 }
 

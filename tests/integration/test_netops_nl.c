@@ -561,6 +561,24 @@ static void test_fdb_flood(void **state)
 	assert_int_equal(sf_netops_fdb_flood_list(opa, "sfbr2", &v, &n), 0);
 	assert_int_equal(n, 0);
 	sf_netops_strv_free(v);
+
+	/* the list is one device's (the kernel filters the dump): another VXLAN's entries and
+	 * its own stay apart */
+	assert_int_equal(sf_netops_link_add_vxlan(opa, &(struct sf_vxlan_spec){.name = "sfvx3",
+										 .vni = 44,
+										 .dev = "sfva"}),
+			 0);
+	assert_int_equal(sf_netops_fdb_flood_add(opa, "sfvx3", "198.18.99.4"), 0);
+	assert_int_equal(sf_netops_fdb_flood_list(opa, "sfvx3", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "198.18.99.4");
+	sf_netops_strv_free(v);
+	assert_int_equal(sf_netops_fdb_flood_list(opa, "sfvx", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "198.18.99.3");
+	sf_netops_strv_free(v);
+	assert_int_equal(sf_netops_fdb_flood_list(opa, "nope0", &v, &n), -ENODEV);
+	assert_int_equal(sf_netops_link_del(opa, "sfvx3"), 0);
 }
 
 static void test_addresses(void **state)
@@ -627,7 +645,7 @@ static void test_routes(void **state)
 									 .metric = 100}),
 			 0);
 	assert_int_equal(sf_netops_route_set_default(opb, "198.18.77.1", "sfvb"), 0);
-	assert_int_equal(sf_netops_route_list(opb, &v, &n), 0);
+	assert_int_equal(sf_netops_route_list(opb, NULL, &v, &n), 0);
 	r = route_find(v, n, "0.0.0.0/0");
 	assert_non_null(r);
 	assert_string_equal(r->gateway, "198.18.77.1");
@@ -672,12 +690,34 @@ static void test_routes(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "scope")),
 			    "link");
 	json_decref(arr);
-	assert_int_equal(sf_netops_route_list(opb, &v, &n), 0);
+	assert_int_equal(sf_netops_route_list(opb, NULL, &v, &n), 0);
 	r = route_find(v, n, "10.20.0.0/24");
 	assert_non_null(r);
 	assert_string_equal(r->gateway, "");
 	assert_string_equal(r->dev, "sfvb");
 	free(v);
+
+	/* by device: only the routes through it */
+	assert_int_equal(sf_netops_link_set_up(opb, "lo"), 0);
+	assert_int_equal(sf_netops_route_replace(
+				 opb, &(struct sf_route){.dst = "10.23.0.0/24", .dev = "lo"}),
+			 0);
+	assert_int_equal(sf_netops_route_list(opb, "lo", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].dst, "10.23.0.0/24");
+	assert_string_equal(v[0].dev, "lo");
+	free(v);
+	assert_int_equal(sf_netops_route_list(opb, "sfvb", &v, &n), 0);
+	assert_non_null(route_find(v, n, "10.20.0.0/24"));
+	assert_non_null(route_find(v, n, "0.0.0.0/0"));
+	assert_null(route_find(v, n, "10.23.0.0/24"));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(v[i].dev, "sfvb");
+	free(v);
+	assert_int_equal(sf_netops_route_list(opb, "nope0", &v, &n), -ENODEV);
+	assert_int_equal(sf_netops_route_list(opb, "../x", &v, &n), -EINVAL);
+	assert_int_equal(
+		sf_netops_route_del(opb, &(struct sf_route){.dst = "10.23.0.0/24", .dev = "lo"}), 0);
 
 	assert_int_equal(
 		sf_netops_route_del(opb, &(struct sf_route){.dst = "10.20.0.0/24", .dev = "sfvb"}),

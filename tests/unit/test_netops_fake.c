@@ -279,7 +279,7 @@ static void test_routes_and_default(void **state)
 
 	/* exactly one default afterwards: metric 0 replaced, the metric 100 one deleted */
 	assert_int_equal(sf_netops_route_set_default(ops, "198.51.100.1", "egr"), 0);
-	assert_int_equal(sf_netops_route_list(ops, &v, &n), 0);
+	assert_int_equal(sf_netops_route_list(ops, NULL, &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].dst, "0.0.0.0/0");
 	assert_string_equal(v[0].gateway, "198.51.100.1");
@@ -296,7 +296,7 @@ static void test_routes_and_default(void **state)
 		sf_netops_route_del(ops, &(struct sf_route){.dst = "10.9.0.0/24", .dev = "egr"}),
 		0);
 	assert_int_equal(sf_netops_link_del(ops, "egr"), 0);
-	assert_int_equal(sf_netops_route_list(ops, &v, &n), 0);
+	assert_int_equal(sf_netops_route_list(ops, NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	free(v);
 	sf_netops_free(ops);

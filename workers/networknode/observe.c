@@ -36,8 +36,6 @@ int nn_observe_netops(struct sf_netops *node, const char *egress_bridge, const s
 		egr_o[SF_IFNAMSIZ], egr_i[SF_IFNAMSIZ];
 	struct nn_observed o = {0};
 	struct sf_netops *net = NULL;
-	struct sf_route *routes = NULL;
-	size_t n_routes = 0;
 	int r;
 
 	r = sf_name_format(SF_NAME_VXLAN, d->vxid, vxlan);
@@ -66,14 +64,15 @@ int nn_observe_netops(struct sf_netops *node, const char *egress_bridge, const s
 		r = link_obs(node, egress_bridge, &o.egr_br);
 	if (r == 0 && o.vxlan.exists)
 		r = sf_netops_fdb_flood_list(node, vxlan, &o.fdb, &o.n_fdb);
-	if (r == 0 && o.bridge.exists)
-		r = sf_netops_route_list(node, &routes, &n_routes);
+	if (r == 0 && o.bridge.exists) {
+		r = sf_netops_route_list(node, bridge, &o.node_routes, &o.n_node_routes);
+		if (r == -ENODEV) /* went away meanwhile */
+			r = 0;
+	}
 	if (r < 0)
 		goto out;
-	o.node_routes = sf_xcalloc(n_routes + 1, sizeof(*o.node_routes));
-	for (size_t i = 0; i < n_routes; i++)
-		if (strcmp(routes[i].dev, bridge) == 0)
-			o.node_routes[o.n_node_routes++] = routes[i];
+	if (!o.node_routes)
+		o.node_routes = sf_xcalloc(1, sizeof(*o.node_routes));
 
 	/* the network's namespace */
 	if (!sf_netops_netns_exists(node, d->uuid))
@@ -96,14 +95,13 @@ int nn_observe_netops(struct sf_netops *node, const char *egress_bridge, const s
 	if (r == 0)
 		r = addrs_obs(net, &o.egr_i, egr_i, &o.egr_i_addrs, &o.n_egr_i_addrs);
 	if (r == 0)
-		r = sf_netops_route_list(net, &o.net_routes, &o.n_net_routes);
+		r = sf_netops_route_list(net, NULL, &o.net_routes, &o.n_net_routes);
 	if (r == 0) {
 		r = sf_netops_sysctl_get(net, "ipv4/ip_forward", &o.ip_forward);
 		if (r == -ENOENT)
 			r = 0;
 	}
 out:
-	free(routes);
 	sf_netops_free(net);
 	if (r < 0) {
 		nn_observed_clear(&o);

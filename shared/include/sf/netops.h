@@ -182,7 +182,7 @@ struct sf_netops_class {
 
 	int (*route_replace)(void *ctx, const struct sf_route *rt);
 	int (*route_del)(void *ctx, const struct sf_route *rt);
-	int (*route_list)(void *ctx, struct sf_route **ret, size_t *ret_n);
+	int (*route_list)(void *ctx, const char *dev, struct sf_route **ret, size_t *ret_n);
 
 	int (*fdb_flood_add)(void *ctx, const char *ifname, const char *dst_ip);
 	int (*fdb_flood_del)(void *ctx, const char *ifname, const char *dst_ip);
@@ -250,7 +250,10 @@ int sf_netops_addr_list(struct sf_netops *ops, const char *ifname, char ***ret_c
  * the kernel's IPv4 delete does). */
 int sf_netops_route_replace(struct sf_netops *ops, const struct sf_route *rt);
 int sf_netops_route_del(struct sf_netops *ops, const struct sf_route *rt);
-int sf_netops_route_list(struct sf_netops *ops, struct sf_route **ret_routes, size_t *ret_n);
+/* list: all of them, or with dev only those through that device (-ENODEV when it does not
+ * exist); the kernel filters, so one device's routes cost the same however many others exist. */
+int sf_netops_route_list(struct sf_netops *ops, const char *dev, struct sf_route **ret_routes,
+			 size_t *ret_n);
 /* Make the default route exactly one, via gateway (dev may be NULL): replace the metric-0
  * default and delete any other default route (spec 6.4 step 6). */
 int sf_netops_route_set_default(struct sf_netops *ops, const char *gateway, const char *dev);
