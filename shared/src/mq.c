@@ -98,6 +98,11 @@ int sf_mq_request(struct sf_mq *mq, const char *exchange, const char *routing_ke
 				ret_body, ret_len);
 }
 
+int sf_mq_keepalive(struct sf_mq *mq)
+{
+	return mq->cls->keepalive ? mq->cls->keepalive(mq->ctx) : 0;
+}
+
 int sf_mq_reply(struct sf_mq *mq, const struct sf_mq_delivery *request, const char *body,
 		size_t len)
 {

@@ -77,6 +77,7 @@ struct mq_amqp {
 	char *consumer_tag;
 	char *reply_tag; /* our direct reply-to consumer, started by the first request */
 	uint64_t publish_seq;
+	uint64_t keepalive_ms; /* when sf_mq_keepalive last sent a heartbeat */
 
 	/* Filled by pump(). */
 	struct pending *head, **tail; /* deliveries not yet handed out by next() */
@@ -956,6 +957,27 @@ static int amqp_reply(void *ctx, const struct sf_mq_delivery *req, const char *b
 				 deadline_after((int)m->opt.confirm_timeout_ms));
 }
 
+/* Long work between next() and the ack: the broker closes a connection it has heard nothing
+ * on for two heartbeat intervals, and the delivery being worked on would go stale with it. */
+static int amqp_keepalive(void *ctx)
+{
+	struct mq_amqp *m = ctx;
+	amqp_frame_t hb = {.frame_type = AMQP_FRAME_HEARTBEAT, .channel = 0};
+	uint64_t now = sf_now_monotonic_ms();
+	int status;
+
+	if (!m->conn)
+		return m->last_err < 0 ? m->last_err : -ENOTCONN;
+	if (now - m->keepalive_ms < 1000)
+		return 0;
+	m->keepalive_ms = now;
+	status = amqp_send_frame(m->conn, &hb);
+	if (status != AMQP_STATUS_OK)
+		return drop_status(m, status, "sending a heartbeat");
+	poll_input(m); /* the broker's heartbeats, and whatever else came meanwhile */
+	return m->conn ? 0 : m->last_err;
+}
+
 static void amqp_free(void *ctx)
 {
 	struct mq_amqp *m = ctx;
@@ -983,6 +1005,7 @@ static const struct sf_mq_class amqp_class = {
 	.nack = amqp_nack,
 	.request = amqp_request,
 	.reply = amqp_reply,
+	.keepalive = amqp_keepalive,
 };
 
 static unsigned or_default(unsigned v, unsigned def)

@@ -202,6 +202,48 @@ static void test_publish_consume_ack(void **state)
 	sf_mq_free(pub);
 }
 
+/* Work longer than two heartbeat intervals between next() and the ack: without keepalive calls
+ * the broker drops the connection and the ack is stale (the job would run again); with them
+ * the ack counts. Heartbeats of 1 s keep it short. */
+static void work_for(struct sf_mq *mq, unsigned ms, bool keepalive)
+{
+	uint64_t end = sf_now_monotonic_ms() + ms;
+
+	while (sf_now_monotonic_ms() < end) {
+		if (keepalive)
+			assert_int_equal(sf_mq_keepalive(mq), 0);
+		sf_sleep_ms(50);
+	}
+}
+
+static void test_keepalive_long_work(void **state)
+{
+	const struct sf_mq_options hb1 = {.heartbeat_s = 1};
+	const char *r = role("long");
+	struct sf_mq *pub = declared(r, NULL), *con;
+	struct sf_mq_delivery *d;
+	char id[SF_UUID_STRLEN];
+
+	(void)state;
+	publish_id(pub, r, "{}", id);
+	con = consumer(r, &hb1);
+	assert_int_equal(sf_mq_next(con, 5000, &d), 0);
+	work_for(con, 5000, false);
+	assert_int_equal(sf_mq_ack(con, d), -ESTALE);
+	sf_mq_delivery_free(d);
+
+	/* it comes again (the same message), and this time the worker keeps the connection */
+	assert_int_equal(sf_mq_next(con, 10000, &d), 0);
+	assert_string_equal(d->message_id, id);
+	assert_true(d->redelivered);
+	work_for(con, 5000, true);
+	assert_int_equal(sf_mq_ack(con, d), 0);
+	sf_mq_delivery_free(d);
+	assert_int_equal(sf_mq_next(con, 1500, &d), -ETIMEDOUT);
+	sf_mq_free(con);
+	sf_mq_free(pub);
+}
+
 /* ops/services.sh VERB rabbitmq, for the server of SF_AMQP_URL. */
 static int services(const char *verb)
 {
@@ -467,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_reject_dead_letters),
 		cmocka_unit_test(test_delivery_limit),
 		cmocka_unit_test(test_request_reply),
+		cmocka_unit_test(test_keepalive_long_work),
 		cmocka_unit_test(test_restart),
 	};
 

@@ -85,6 +85,17 @@ int wk_error_http_status(int r)
 	}
 }
 
+void wk_keepalive(struct wk_ctx *ctx)
+{
+	int r;
+
+	if (!ctx->mq)
+		return;
+	r = sf_mq_keepalive(ctx->mq);
+	if (r < 0)
+		sf_log_debug_errno(r, "keeping the broker connection alive failed");
+}
+
 static bool stopping(const struct wk_ctx *ctx)
 {
 	return ctx->stop || sf_daemon_stopping();

@@ -103,6 +103,12 @@ bool wk_error_is_transient(int r);
  * 404 -ENOENT, 409 -EEXIST, 501 -EOPNOTSUPP, 503 transient, 500 otherwise. */
 int wk_error_http_status(int r);
 
+/* For long handlers and periodic tasks (a reconciler pass over many networks): keep the broker
+ * connection alive (sf_mq_keepalive), so the delivery being worked on, and those prefetched
+ * behind it, are not redelivered when the work ends. Call it every so often, e.g. once per
+ * network; it costs nothing when called often. */
+void wk_keepalive(struct wk_ctx *ctx);
+
 /* Publish an event about an object from a worker (fqdn = ctx->node; job id from the thread's
  * log context, the full request id from ctx->job when a job is running). extra borrowed.
  * Logs a warning when it fails. */

@@ -147,6 +147,7 @@ int hv_reconcile(struct wk_ctx *ctx)
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct hv_local local = {0};
 
+		wk_keepalive(ctx); /* a pass over thousands of networks takes seconds */
 		r = hv_local_load(ctx->kv, st->cfg->node_name, nets[i]->uuid, &local);
 		if (r < 0)
 			break; /* Redis is gone: no stray hunting on partial knowledge */

@@ -102,6 +102,7 @@ static int remove_strays(struct wk_ctx *ctx, struct sf_network **nets, size_t n)
 
 		if (is_active(nets, n, uuid))
 			continue;
+		wk_keepalive(ctx);
 		mem = nn_netmem(st, uuid);
 		if (!mem->stray_since_ms) {
 			mem->stray_since_ms = now ? now : 1;
@@ -177,6 +178,7 @@ int nn_reconcile(struct wk_ctx *ctx)
 	for (size_t i = 0; i < n; i++) {
 		struct nn_netmem *mem = nn_netmem(ctx->userdata, nets[i]->uuid);
 
+		wk_keepalive(ctx); /* a pass over thousands of networks takes seconds */
 		mem->stray_since_ms = 0;
 		r = reconcile_network(ctx, nets[i]);
 		if (r < 0 && wk_error_is_transient(r))

@@ -24,6 +24,7 @@
  * connection are stale: acking them returns -ESTALE and the broker redelivers them.
  * Heartbeats are only serviced inside calls: a job that runs longer than about twice
  * heartbeat_s without calling into its sf_mq loses the connection, and its ack is -ESTALE.
+ * Long work calls sf_mq_keepalive() now and then (it costs nothing when called often).
  *
  * Threads: an sf_mq is not thread-safe; use one per thread.
  * Errors: -errno only. -ECONNREFUSED/-ECONNRESET/-ETIMEDOUT... while the broker is down,
@@ -104,6 +105,7 @@ struct sf_mq_class {
 		       size_t len, const struct sf_mq_msg_props *props, int timeout_ms,
 		       char **ret_body, size_t *ret_len);
 	int (*reply)(void *ctx, const struct sf_mq_delivery *request, const char *body, size_t len);
+	int (*keepalive)(void *ctx); /* NULL: nothing to keep alive */
 };
 
 /* Wrap an implementation. Takes ownership of ctx (sf_mq_free() calls cls->free(ctx)). */
@@ -166,5 +168,12 @@ int sf_mq_request(struct sf_mq *mq, const char *exchange, const char *routing_ke
  * not knowable (a reply to one that has gone is dropped by the broker). */
 int sf_mq_reply(struct sf_mq *mq, const struct sf_mq_delivery *request, const char *body,
 		size_t len);
+
+/* For long work between sf_mq_next() and the ack: without blocking, send a heartbeat when one
+ * is due (at most one a second) and take in what the broker sent (its heartbeats; deliveries
+ * wait for sf_mq_next), so the broker keeps the connection and the ack of the delivery being
+ * worked on still counts. Never connects. 0, or the error that dropped the connection (then
+ * the delivery is stale: its ack will be -ESTALE and the broker redelivers it). */
+int sf_mq_keepalive(struct sf_mq *mq);
 
 #endif
