@@ -27,6 +27,7 @@ void store_ipam_keys_init(struct sf_kv *kv, const char *ipam, struct store_ipam_
 	k->meta = sf_kv_key(kv, "ipam:{%s}:meta", ipam);
 	k->bits = sf_kv_key(kv, "ipam:{%s}:bits", ipam);
 	k->halo = sf_kv_key(kv, "ipam:{%s}:halo", ipam);
+	k->users = sf_kv_key(kv, "ipam:{%s}:users", ipam);
 }
 
 void store_ipam_keys_done(struct store_ipam_keys *k)
@@ -35,6 +36,7 @@ void store_ipam_keys_done(struct store_ipam_keys *k)
 	free(k->meta);
 	free(k->bits);
 	free(k->halo);
+	free(k->users);
 }
 
 char *store_ipam_user_json(const char *user_type, const char *user_uuid)
@@ -55,11 +57,11 @@ static bool ipam_ref_ok(const char *ipam)
 	return sf_uuid_is_valid(ipam) || sf_streq(ipam, SF_FLOATING_NETWORK);
 }
 
-/* KEYS recs meta bits halo; ARGV now type user_json mode ("address" addr_number | "random"
+/* KEYS recs meta bits halo users; ARGV now type user_json mode ("address" addr_number | "random"
  * r1..r5, 32-bit random numbers). Answers {"ok", address}. */
 static struct store_script reserve_lua = STORE_SCRIPT(
 	STORE_IPAM_LUA_LIB
-	"local recs, meta, bits, halo = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+	"local recs, meta, bits, halo, users = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"
 	"local now, typ, user = tonumber(ARGV[1]), ARGV[2], ARGV[3]\n"
 	"local base = redis.call('HGET', meta, 'base')\n"
 	"if not base then return {'enoent'} end\n"
@@ -76,6 +78,7 @@ static struct store_script reserve_lua = STORE_SCRIPT(
 	"  local a = fmt(base + i)\n"
 	"  redis.call('SETBIT', bits, i, 1)\n"
 	"  redis.call('HSET', recs, a, record(a, typ, user, ARGV[1]))\n"
+	"  uidx_add(users, cjson.decode(user), a)\n"
 	"  return a\n"
 	"end\n"
 	"local function scan()\n"
@@ -109,7 +112,7 @@ static int reserve(struct sf_kv *kv, const char *ipam, const char *address, enum
 		   const char *user_type, const char *user_uuid, char ret_address[SF_IPV4_STRLEN])
 {
 	struct store_ipam_keys k;
-	const char *keys[4], *args[4 + RANDOM_ATTEMPTS];
+	const char *keys[5], *args[4 + RANDOM_ATTEMPTS];
 	char now[32], num[RANDOM_ATTEMPTS + 1][16], *user = NULL;
 	struct sf_kv_reply *reply = NULL;
 	size_t nargs = 4;
@@ -146,7 +149,8 @@ static int reserve(struct sf_kv *kv, const char *ipam, const char *address, enum
 	keys[1] = k.meta;
 	keys[2] = k.bits;
 	keys[3] = k.halo;
-	r = store_script_run(kv, &reserve_lua, 4, keys, nargs, args, &reply, NULL);
+	keys[4] = k.users;
+	r = store_script_run(kv, &reserve_lua, 5, keys, nargs, args, &reply, NULL);
 	if (r < 0)
 		goto out;
 	got = store_reply_str(reply, 1);
@@ -174,11 +178,11 @@ int sf_ipam_reserve_random(struct sf_kv *kv, const char *ipam, enum sf_ipam_type
 	return reserve(kv, ipam, NULL, type, user_type, user_uuid, ret_address);
 }
 
-/* KEYS recs meta bits halo; ARGV now address mode ("halo" | "free") halo_seconds
+/* KEYS recs meta bits halo users; ARGV now address mode ("halo" | "free") halo_seconds
  * [user_type user_uuid]: only a live reservation held by that user. */
 static struct store_script release_lua = STORE_SCRIPT(
 	STORE_IPAM_LUA_LIB
-	"local recs, meta, bits, halo = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+	"local recs, meta, bits, halo, users = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"
 	"local a = ARGV[2]\n"
 	"local base = redis.call('HGET', meta, 'base')\n"
 	"if not base then return {'enoent'} end\n"
@@ -190,6 +194,7 @@ static struct store_script release_lua = STORE_SCRIPT(
 	"  local u = rec.user\n"
 	"  if type(u) ~= 'table' or u[1] ~= ARGV[5] or u[2] ~= ARGV[6] then return {'eperm'} end\n"
 	"end\n"
+	"uidx_del(users, rec.user, a)\n"
 	"if ARGV[3] == 'free' then\n"
 	"  redis.call('HDEL', recs, a)\n"
 	"  redis.call('SETBIT', bits, parse(a) - tonumber(base), 0)\n"
@@ -203,7 +208,7 @@ static int release(struct sf_kv *kv, const char *ipam, const char *address, bool
 		   unsigned halo_seconds, const char *user_type, const char *user_uuid)
 {
 	struct store_ipam_keys k;
-	const char *keys[4], *args[6];
+	const char *keys[5], *args[6];
 	char now[32], halo[16], canon[SF_IPV4_STRLEN];
 	uint32_t addr;
 	int r;
@@ -227,7 +232,8 @@ static int release(struct sf_kv *kv, const char *ipam, const char *address, bool
 	keys[1] = k.meta;
 	keys[2] = k.bits;
 	keys[3] = k.halo;
-	r = store_script_run(kv, &release_lua, 4, keys, user_type ? 6 : 4, args, NULL, NULL);
+	keys[4] = k.users;
+	r = store_script_run(kv, &release_lua, 5, keys, user_type ? 6 : 4, args, NULL, NULL);
 	store_ipam_keys_done(&k);
 	return r;
 }
@@ -288,13 +294,32 @@ static int cmp_addr(const void *a, const void *b)
 	return strcmp(x->address, y->address);
 }
 
+/* Records given as address/JSON pairs (elems[first..]) as a JSON array by address. */
+static json_t *records_sorted(const struct sf_kv_reply *h, size_t first)
+{
+	size_t n = h->n > first ? (h->n - first) / 2 : 0;
+	struct addr_rec *recs = sf_xcalloc(n ? n : 1, sizeof(*recs));
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		recs[i] = (struct addr_rec){h->elems[first + 2 * i]->str,
+					    h->elems[first + 2 * i + 1]->str};
+	/* Ascending string order of the address (spec 1.5.7: the storage key order). */
+	qsort(recs, n, sizeof(*recs), cmp_addr);
+	for (size_t i = 0; i < n; i++) {
+		json_t *rec = json_loads(recs[i].json, 0, NULL);
+
+		if (rec)
+			json_array_append_new(list, rec);
+	}
+	free(recs);
+	return list;
+}
+
 int sf_ipam_list(struct sf_kv *kv, const char *ipam, json_t **ret_records)
 {
 	struct store_ipam_keys k;
 	struct sf_kv_reply *h;
-	struct addr_rec *recs;
-	json_t *list;
-	size_t n;
 	int r;
 
 	if (!ipam_ref_ok(ipam))
@@ -304,22 +329,61 @@ int sf_ipam_list(struct sf_kv *kv, const char *ipam, json_t **ret_records)
 	store_ipam_keys_done(&k);
 	if (r < 0)
 		return r;
-
-	/* Ascending string order of the address (spec 1.5.7: the storage key order). */
-	n = h->n / 2;
-	recs = sf_xcalloc(n ? n : 1, sizeof(*recs));
-	for (size_t i = 0; i < n; i++)
-		recs[i] = (struct addr_rec){h->elems[2 * i]->str, h->elems[2 * i + 1]->str};
-	qsort(recs, n, sizeof(*recs), cmp_addr);
-	list = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *rec = json_loads(recs[i].json, 0, NULL);
-
-		if (rec)
-			json_array_append_new(list, rec);
-	}
-	free(recs);
+	*ret_records = records_sorted(h, 0);
 	sf_kv_reply_free(h);
-	*ret_records = list;
+	return 0;
+}
+
+/* KEYS recs meta users; ARGV "<type>:<uuid>". Answers {"ok", address, record, ...}. An index
+ * without its "*" field is incomplete (the IPAM predates it): built here from the records. */
+static struct store_script list_user_lua = STORE_SCRIPT(
+	STORE_IPAM_LUA_LIB
+	"local recs, meta, users = KEYS[1], KEYS[2], KEYS[3]\n"
+	"if redis.call('EXISTS', meta) == 0 then return {'enoent'} end\n"
+	"if redis.call('HEXISTS', users, '*') == 0 then\n"
+	"  redis.call('DEL', users)\n"
+	"  local all = redis.call('HGETALL', recs)\n"
+	"  for i = 1, #all, 2 do\n"
+	"    local ok, rec = pcall(cjson.decode, all[i + 1])\n"
+	"    if ok and type(rec) == 'table' then uidx_add(users, rec.user, all[i]) end\n"
+	"  end\n"
+	"  redis.call('HSET', users, '*', '1')\n"
+	"end\n"
+	"local out = {'ok'}\n"
+	"local cur = redis.call('HGET', users, ARGV[1])\n"
+	"if cur then\n"
+	"  for a in string.gmatch(cur, '%S+') do\n"
+	"    local raw = redis.call('HGET', recs, a)\n"
+	"    if raw then out[#out + 1] = a; out[#out + 1] = raw end\n"
+	"  end\n"
+	"end\n"
+	"return out\n");
+
+int sf_ipam_list_user(struct sf_kv *kv, const char *ipam, const char *user_type,
+		      const char *user_uuid, json_t **ret_records)
+{
+	struct store_ipam_keys k;
+	struct sf_kv_reply *reply = NULL;
+	const char *keys[3];
+	char *field;
+	int r;
+
+	if (!ipam_ref_ok(ipam))
+		return -ENOENT;
+	if (!user_type || !user_uuid)
+		return -EINVAL;
+	field = sf_xasprintf("%s:%s", user_type, user_uuid);
+	store_ipam_keys_init(kv, ipam, &k);
+	keys[0] = k.recs;
+	keys[1] = k.meta;
+	keys[2] = k.users;
+	r = store_script_run(kv, &list_user_lua, 3, keys, 1, (const char *const *)&field, &reply,
+			     NULL);
+	store_ipam_keys_done(&k);
+	free(field);
+	if (r < 0)
+		return r;
+	*ret_records = records_sorted(reply, 1);
+	sf_kv_reply_free(reply);
 	return 0;
 }

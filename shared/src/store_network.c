@@ -95,7 +95,7 @@ static int network_from_hash(const struct sf_kv_reply *h, struct sf_network **re
 }
 
 /* The keys of one network and its IPAM (one hash tag), for DEL. */
-static void network_all_keys(struct sf_kv *kv, const char *uuid, char *keys[8])
+static void network_all_keys(struct sf_kv *kv, const char *uuid, char *keys[9])
 {
 	struct store_ipam_keys k;
 
@@ -108,20 +108,21 @@ static void network_all_keys(struct sf_kv *kv, const char *uuid, char *keys[8])
 	keys[5] = k.meta;
 	keys[6] = k.bits;
 	keys[7] = k.halo;
+	keys[8] = k.users;
 }
 
 /* Remove every trace of a network: its keys, its index entries and its vxid claim. */
 static int network_remove(struct sf_kv *kv, const char *uuid, uint32_t vxid, const char *ns)
 {
 	struct sf_kv_batch *b = sf_kv_batch_new();
-	char *keys[8], *all = sf_kv_key(kv, "networks"), *nsidx = NULL, *vx = NULL;
-	const char *argv[9] = {"DEL"};
+	char *keys[9], *all = sf_kv_key(kv, "networks"), *nsidx = NULL, *vx = NULL;
+	const char *argv[10] = {"DEL"};
 	int r, q;
 
 	network_all_keys(kv, uuid, keys);
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < 9; i++)
 		argv[i + 1] = keys[i];
-	sf_kv_batch_addv(b, 9, argv, NULL);
+	sf_kv_batch_addv(b, 10, argv, NULL);
 	sf_kv_batch_add(b, "SREM", all, uuid, NULL);
 	if (ns) {
 		nsidx = sf_kv_key(kv, "ns:%s:networks", ns);
@@ -134,7 +135,7 @@ static int network_remove(struct sf_kv *kv, const char *uuid, uint32_t vxid, con
 		if (r >= 0)
 			r = q;
 	}
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < 9; i++)
 		free(keys[i]);
 	free(all);
 	free(nsidx);
@@ -143,7 +144,7 @@ static int network_remove(struct sf_kv *kv, const char *uuid, uint32_t vxid, con
 	return r < 0 ? r : 0;
 }
 
-/* KEYS network recs meta bits halo; ARGV now netblock base size owner_user_json, then the
+/* KEYS network recs meta bits halo users; ARGV now netblock base size owner_user_json, then the
  * network record's field/value pairs. Answers {"eexist", netblock} when the IPAM exists. */
 static struct store_script create_lua = STORE_SCRIPT(
 	STORE_IPAM_LUA_LIB
@@ -157,10 +158,13 @@ static struct store_script create_lua = STORE_SCRIPT(
 	"  local a = fmt(base + i)\n"
 	"  redis.call('SETBIT', KEYS[4], i, 1)\n"
 	"  redis.call('HSET', KEYS[2], a, record(a, t, ARGV[5], ARGV[1]))\n"
+	"  uidx_add(KEYS[6], cjson.decode(ARGV[5]), a)\n"
 	"end\n"
+	"redis.call('DEL', KEYS[6])\n"
 	"reserve(0, 'network')\n"
 	"reserve(1, 'gateway')\n"
 	"reserve(size - 1, 'broadcast')\n"
+	"redis.call('HSET', KEYS[6], '*', '1')\n"
 	"redis.call('HSET', KEYS[1], unpack(ARGV, 6))\n"
 	"return {'ok'}\n");
 
@@ -185,7 +189,7 @@ static int create_record(struct sf_kv *kv, const char *uuid, const struct sf_ipv
 	struct fields args = {.n = 0};
 	char now[32], base[16], size[16], *netkey = net_key(kv, uuid, "");
 	char *user = store_ipam_user_json("network", uuid);
-	const char *keys[5];
+	const char *keys[6];
 	int r;
 
 	store_format_time(sf_now_epoch(), now);
@@ -205,7 +209,8 @@ static int create_record(struct sf_kv *kv, const char *uuid, const struct sf_ipv
 	keys[2] = k.meta;
 	keys[3] = k.bits;
 	keys[4] = k.halo;
-	r = store_script_run(kv, &create_lua, 5, keys, args.n, args.v, NULL, ret_exists);
+	keys[5] = k.users;
+	r = store_script_run(kv, &create_lua, 6, keys, args.n, args.v, NULL, ret_exists);
 	store_ipam_keys_done(&k);
 	free(netkey);
 	free(user);

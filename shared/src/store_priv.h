@@ -93,12 +93,17 @@ struct store_ipam_keys {
 	char *meta; /* "ipam:{U}:meta": hash netblock, base, size, created_at */
 	char *bits; /* "ipam:{U}:bits": bitmap of used indexes */
 	char *halo; /* "ipam:{U}:halo": zset address -> halo expiry epoch */
+	char *users; /* "ipam:{U}:users": hash "<type>:<uuid>" -> its addresses ("a b c") */
 };
 void store_ipam_keys_init(struct sf_kv *kv, const char *ipam, struct store_ipam_keys *k);
 void store_ipam_keys_done(struct store_ipam_keys *k);
 
 /* Lua helpers shared by the IPAM scripts (prepended to their text): fmt(n) -> dotted quad,
- * parse(a) -> number, record(address, type, user_json, when) -> reservation JSON. */
+ * parse(a) -> number, record(address, type, user_json, when) -> reservation JSON, and the
+ * per-user index: uidx_add(users, user, a) / uidx_del(users, user, a) with user a decoded
+ * [type, uuid] (anything else, e.g. cjson.null, is no user and not indexed). Every script that
+ * writes a reservation keeps the index in step; field "*" says the index is complete (see
+ * sf_ipam_list_user, which builds it for an IPAM written before it existed). */
 #define STORE_IPAM_LUA_LIB                                                                        \
 	"local function fmt(n)\n"                                                                 \
 	"  return string.format('%d.%d.%d.%d', math.floor(n / 16777216) % 256,\n"                 \
@@ -112,6 +117,29 @@ void store_ipam_keys_done(struct store_ipam_keys *k);
 	"local function record(a, t, user, when)\n"                                               \
 	"  return '{\"address\":\"' .. a .. '\",\"type\":\"' .. t .. '\",\"user\":' .. user ..\n" \
 	"    ',\"when\":' .. when .. ',\"comment\":\"\"}'\n"                                      \
+	"end\n"                                                                                   \
+	"local function uidx_field(u)\n"                                                          \
+	"  if type(u) ~= 'table' or type(u[1]) ~= 'string' or type(u[2]) ~= 'string' then\n"      \
+	"    return nil\n"                                                                         \
+	"  end\n"                                                                                  \
+	"  return u[1] .. ':' .. u[2]\n"                                                           \
+	"end\n"                                                                                   \
+	"local function uidx_add(users, u, a)\n"                                                  \
+	"  local f = uidx_field(u)\n"                                                             \
+	"  if not f then return end\n"                                                            \
+	"  local cur = redis.call('HGET', users, f)\n"                                            \
+	"  redis.call('HSET', users, f, cur and (cur .. ' ' .. a) or a)\n"                        \
+	"end\n"                                                                                   \
+	"local function uidx_del(users, u, a)\n"                                                  \
+	"  local f = uidx_field(u)\n"                                                             \
+	"  local cur = f and redis.call('HGET', users, f)\n"                                      \
+	"  if not cur then return end\n"                                                          \
+	"  local keep = {}\n"                                                                     \
+	"  for x in string.gmatch(cur, '%S+') do\n"                                               \
+	"    if x ~= a then keep[#keep + 1] = x end\n"                                            \
+	"  end\n"                                                                                  \
+	"  if #keep == 0 then redis.call('HDEL', users, f)\n"                                     \
+	"  else redis.call('HSET', users, f, table.concat(keep, ' ')) end\n"                      \
 	"end\n"
 
 /* The user field as JSON: ["type","uuid"], or null when type is NULL. Allocated. */

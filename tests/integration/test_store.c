@@ -610,6 +610,98 @@ static void test_ipam_full(void **state)
 	sf_network_free(n);
 }
 
+/* The per-user index answers exactly what filtering the whole list would, after a random mix
+ * of reserves and releases, and rebuilds itself when it is missing (an IPAM from before it). */
+static bool same_user(const json_t *rec, const char *type, const char *uuid)
+{
+	const json_t *u = json_object_get(rec, "user");
+
+	return sf_streq(json_string_value(json_array_get(u, 0)), type) &&
+	       sf_streq(json_string_value(json_array_get(u, 1)), uuid);
+}
+
+static void assert_index_matches(const char *ipam, const char *type, const char *uuid)
+{
+	json_t *all, *mine, *want = json_array(), *rec;
+	size_t i;
+
+	assert_int_equal(sf_ipam_list(kv, ipam, &all), 0);
+	json_array_foreach(all, i, rec)
+		if (same_user(rec, type, uuid))
+			json_array_append(want, rec);
+	assert_int_equal(sf_ipam_list_user(kv, ipam, type, uuid, &mine), 0);
+	assert_true(json_equal(mine, want));
+	json_decref(all);
+	json_decref(mine);
+	json_decref(want);
+}
+
+static void test_ipam_list_user(void **state)
+{
+	struct sf_network *n;
+	const char *users[4] = {"4a000000-0000-4000-8000-000000000001",
+				"4a000000-0000-4000-8000-000000000002",
+				"4a000000-0000-4000-8000-000000000003", NULL};
+	char held[40][16], *key;
+	size_t n_held = 0;
+	json_t *mine;
+	unsigned seed = (unsigned)time(NULL), rnd;
+	char ns[64];
+
+	(void)state;
+	sf_test_unique(ns, sizeof(ns), "ns-", "");
+	n = make_network(ns, "lu", "10.7.0.0/24");
+	print_message("list_user: seed %u\n", seed);
+	/* the network's own three, recorded by the create script */
+	assert_int_equal(sf_ipam_list_user(kv, n->uuid, "network", n->uuid, &mine), 0);
+	assert_int_equal(json_array_size(mine), 3);
+	json_decref(mine);
+	for (int round = 0; round < 60; round++) {
+		rnd = (unsigned)rand_r(&seed);
+		if (n_held < 3 || (rnd & 3) != 0) {
+			assert_int_equal(sf_ipam_reserve_random(kv, n->uuid, SF_IPAM_INSTANCE,
+								"instance", users[rnd % 3],
+								held[n_held]),
+					 0);
+			n_held++;
+		} else {
+			size_t i = (rnd >> 8) % n_held;
+
+			assert_int_equal(sf_ipam_release(kv, n->uuid, held[i], 300), 0);
+			memcpy(held[i], held[--n_held], sizeof(held[i]));
+		}
+		if (n_held == SF_ARRAY_SIZE(held))
+			break;
+	}
+	for (size_t i = 0; i < 3; i++)
+		assert_index_matches(n->uuid, "instance", users[i]);
+	assert_index_matches(n->uuid, "network", n->uuid);
+	assert_int_equal(sf_ipam_list_user(kv, n->uuid, "instance",
+					   "4a000000-0000-4000-8000-0000000000ff", &mine),
+			 0);
+	assert_int_equal(json_array_size(mine), 0);
+	json_decref(mine);
+
+	/* without its index (written before there was one): built on first use */
+	key = sf_kv_key(kv, "ipam:{%s}:users", n->uuid);
+	assert_int_equal(sf_kv_del(kv, key), 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_index_matches(n->uuid, "instance", users[i]);
+	assert_index_matches(n->uuid, "network", n->uuid);
+
+	assert_int_equal(sf_ipam_list_user(kv, "4a000000-0000-4000-8000-0000000000ee", "instance",
+					   users[0], &mine),
+			 -ENOENT);
+	assert_int_equal(sf_ipam_list_user(kv, n->uuid, NULL, users[0], &mine), -EINVAL);
+
+	/* and it goes with the network */
+	assert_int_equal(sf_network_set_state(kv, n->uuid, SF_NET_DELETED, NULL, NULL), 0);
+	assert_int_equal(sf_network_purge(kv, n->uuid), 0);
+	assert_int_equal(sf_kv_del(kv, key), 0); /* was not there */
+	free(key);
+	sf_network_free(n);
+}
+
 static void test_ipam_floating(void **state)
 {
 	struct sf_network *f, **v;
@@ -1209,6 +1301,7 @@ int main(void)
 		cmocka_unit_test(test_ipam_reserve_release),
 		cmocka_unit_test(test_ipam_full),
 		cmocka_unit_test(test_ipam_floating),
+		cmocka_unit_test(test_ipam_list_user),
 		cmocka_unit_test(test_iface_create),
 		cmocka_unit_test(test_iface_states_delete),
 		cmocka_unit_test(test_nodes),

@@ -72,18 +72,15 @@ static int load_routed(struct sf_kv *kv, const char *uuid, struct nn_desired *d)
 	size_t i;
 	int r;
 
-	r = sf_ipam_list(kv, SF_FLOATING_NETWORK, &recs);
+	r = sf_ipam_list_user(kv, SF_FLOATING_NETWORK, "network", uuid, &recs);
 	if (r < 0)
 		return r;
 	d->routed = sf_xcalloc(json_array_size(recs) + 1, sizeof(*d->routed));
 	json_array_foreach(recs, i, rec) {
-		const json_t *user = json_object_get(rec, "user");
 		uint32_t a;
 
 		if (!sf_streq(json_string_value(json_object_get(rec, "type")),
-			      sf_ipam_type_to_string(SF_IPAM_ROUTED)) ||
-		    !sf_streq(json_string_value(json_array_get(user, 0)), "network") ||
-		    !sf_streq(json_string_value(json_array_get(user, 1)), uuid))
+			      sf_ipam_type_to_string(SF_IPAM_ROUTED)))
 			continue;
 		if (sf_ipv4_parse(json_string_value(json_object_get(rec, "address")), &a) == 0)
 			d->routed[d->n_routed++] = a;

@@ -57,19 +57,14 @@ static int reservations_of(struct sf_kv *kv, const char *uuid, enum sf_ipam_type
 	size_t i;
 	int r;
 
-	r = sf_ipam_list(kv, SF_FLOATING_NETWORK, &recs);
+	r = sf_ipam_list_user(kv, SF_FLOATING_NETWORK, "network", uuid, &recs);
 	if (r < 0)
 		return r;
 	out = json_array();
-	json_array_foreach(recs, i, rec) {
-		const json_t *user = json_object_get(rec, "user");
-
+	json_array_foreach(recs, i, rec)
 		if (sf_streq(json_string_value(json_object_get(rec, "type")),
-			     sf_ipam_type_to_string(type)) &&
-		    sf_streq(json_string_value(json_array_get(user, 0)), "network") &&
-		    sf_streq(json_string_value(json_array_get(user, 1)), uuid))
+			     sf_ipam_type_to_string(type)))
 			json_array_append(out, json_object_get(rec, "address"));
-	}
 	json_decref(recs);
 	*ret_addresses = out;
 	return 0;

@@ -154,6 +154,11 @@ int sf_ipam_release(struct sf_kv *kv, const char *ipam, const char *address, uns
 int sf_ipam_get(struct sf_kv *kv, const char *ipam, const char *address, json_t **ret_record);
 /* All reservations, ascending string order of the address (spec 1.5.7). */
 int sf_ipam_list(struct sf_kv *kv, const char *ipam, json_t **ret_records);
+/* The reservations held by [user_type, user_uuid] (halo entries have no user), in the same
+ * order, through the IPAM's per-user index: one round trip however large the IPAM is. The
+ * first call on an IPAM written before the index existed builds it. -ENOENT: no such IPAM. */
+int sf_ipam_list_user(struct sf_kv *kv, const char *ipam, const char *user_type,
+		      const char *user_uuid, json_t **ret_records);
 
 /* ---- interfaces ---- */
 
