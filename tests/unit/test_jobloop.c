@@ -69,6 +69,7 @@ struct t {
 	unsigned a_runs, b_runs, c_runs;
 	uint64_t a_at[8], b_at[8];
 	uint64_t fix_at_ms; /* the "fix" task brings Redis or the broker back after this long */
+	unsigned slices, calls_at_slice[8]; /* the sliced task: jobs handled before each slice */
 };
 
 /* ---- the counting mq ---- */
@@ -223,6 +224,18 @@ static int task_failing(struct wk_ctx *ctx)
 {
 	((struct t *)ctx->userdata)->c_runs++;
 	return -EIO;
+}
+
+/* Five slices of work, then done (and the test with it). */
+static int task_sliced(struct wk_ctx *ctx)
+{
+	struct t *t = ctx->userdata;
+
+	t->calls_at_slice[t->slices] = t->calls;
+	if (++t->slices < 5)
+		return WK_PERIODIC_MORE;
+	ctx->stop = true;
+	return 0;
 }
 
 static int fix_redis(struct wk_ctx *ctx)
@@ -739,6 +752,27 @@ static void test_periodic(void **state)
 	assert_true(t->c_runs >= 5);
 }
 
+/* A task that works in slices: the waiting jobs get turns of WK_JOBS_PER_SLICE between its
+ * slices, and when none is waiting the slices follow one another without waiting a period. */
+static void test_periodic_slices(void **state)
+{
+	struct t *t = *state;
+
+	for (int i = 0; i < 20; i++)
+		inject_job(t, SF_JOB_NETWORK_DEPLOY, NET_UUID, NULL, NULL, NULL);
+	t->tasks[0] = (struct wk_periodic){"sliced", 60000, true, task_sliced};
+	assert_int_equal(run(t), 0);
+	assert_int_equal(t->slices, 5);
+	assert_int_equal(t->calls, 20);
+	assert_int_equal(t->calls_at_slice[0], 0); /* run_at_start: before the first job */
+	assert_int_equal(t->calls_at_slice[1], WK_JOBS_PER_SLICE);
+	assert_int_equal(t->calls_at_slice[2], 2 * WK_JOBS_PER_SLICE);
+	assert_int_equal(t->calls_at_slice[3], 20);
+	assert_int_equal(t->calls_at_slice[4], 20);
+	assert_false(t->timed_out);
+	assert_true(sf_now_monotonic_ms() - t->started_ms < 60000);
+}
+
 /* Redis down: the handler fails transiently once, the job is requeued and the loop holds it
  * (no further handler call, no spinning through the delivery limit) until Redis answers. */
 static void test_redis_down_holds_jobs(void **state)
@@ -849,6 +883,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unhandled_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_periodic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_down_holds_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_down_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_down_at_start, setup, teardown),

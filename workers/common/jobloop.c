@@ -24,6 +24,7 @@ SF_LOG_MODULE("jobloop");
 struct task_state {
 	uint64_t due_ms;
 	bool failing;
+	bool more; /* returned WK_PERIODIC_MORE: the next slice is due once jobs have had a turn */
 };
 
 struct loop {
@@ -35,6 +36,8 @@ struct loop {
 	uint64_t resume_ms;    /* take no job before this (monotonic) */
 	unsigned job_failures; /* consecutive transient job failures */
 	unsigned mq_failures;  /* consecutive broker errors */
+	unsigned jobs_in_turn; /* jobs handled since the last slice of an unfinished task */
+	bool job_waiting;      /* the last receive got a job: more may be queued */
 	bool wait_for_kv;      /* a job failed transiently: PING Redis before the next one */
 	bool kv_down;	       /* and Redis did not answer */
 	bool consuming;
@@ -217,8 +220,21 @@ static unsigned run_periodic(struct loop *lp)
 		const struct wk_periodic *p = &spec->periodic[i];
 		struct task_state *ts = &lp->tasks[i];
 
+		if (ts->more && lp->job_waiting && lp->jobs_in_turn < WK_JOBS_PER_SLICE) {
+			next = now; /* the jobs' turn: take the waiting ones first */
+			continue;
+		}
 		if (ts->due_ms <= now) {
 			int r = p->fn(lp->ctx);
+
+			ts->more = r == WK_PERIODIC_MORE;
+			if (ts->more) {
+				lp->jobs_in_turn = 0;
+				now = sf_now_monotonic_ms();
+				ts->due_ms = now;
+				next = now;
+				continue;
+			}
 
 			if (r < 0 && !ts->failing)
 				sf_log_warn_errno(r,
@@ -235,7 +251,9 @@ static unsigned run_periodic(struct loop *lp)
 		if (ts->due_ms < next)
 			next = ts->due_ms;
 	}
-	return next > now ? (unsigned)(next - now) : 1;
+	if (next <= now)
+		return 0; /* a slice is due: only look for a job that is already there */
+	return (unsigned)(next - now);
 }
 
 /* ---- one delivery ------------------------------------------------------------------------- */
@@ -462,6 +480,7 @@ int wk_loop_run(struct wk_ctx *ctx, const struct wk_loop_spec *spec)
 		if (stopping(ctx))
 			break;
 		if (!ready_for_jobs(&lp)) {
+			lp.job_waiting = false; /* no turn for jobs now: slices go on */
 			now = sf_now_monotonic_ms();
 			if (lp.resume_ms > now && lp.resume_ms - now < wait)
 				wait = (unsigned)(lp.resume_ms - now);
@@ -469,6 +488,7 @@ int wk_loop_run(struct wk_ctx *ctx, const struct wk_loop_spec *spec)
 			continue;
 		}
 		r = sf_mq_next(ctx->mq, (int)wait, &d);
+		lp.job_waiting = r == 0;
 		if (r < 0 && r != -ETIMEDOUT) {
 			if (lp.mq_failures == 0)
 				sf_log_warn_errno(r, "receiving from %s failed, retrying",
@@ -481,6 +501,7 @@ int wk_loop_run(struct wk_ctx *ctx, const struct wk_loop_spec *spec)
 		lp.mq_failures = 0;
 		if (r == -ETIMEDOUT)
 			continue;
+		lp.jobs_in_turn++;
 		handle(&lp, d);
 		sf_mq_delivery_free(d);
 	}

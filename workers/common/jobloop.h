@@ -68,8 +68,13 @@ struct wk_ctx {
 typedef int (*wk_job_handler_fn)(struct wk_ctx *ctx, const struct sf_job *job, json_t **ret_reply);
 
 /* A periodic task, e.g. the reconciler every 30 s. Errors are logged (once when the task
- * starts failing, once when it works again) and the task runs again at its next period. */
+ * starts failing, once when it works again) and the task runs again at its next period.
+ * Long work is done in slices: a task that is not finished returns WK_PERIODIC_MORE, and the
+ * loop calls it again at once, after the jobs that are waiting (up to WK_JOBS_PER_SLICE of
+ * them), so jobs do not wait behind a whole pass. The period counts from the last slice. */
 typedef int (*wk_periodic_fn)(struct wk_ctx *ctx);
+#define WK_PERIODIC_MORE 1
+#define WK_JOBS_PER_SLICE 8
 
 struct wk_periodic {
 	const char *name;

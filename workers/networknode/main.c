@@ -109,7 +109,7 @@ static const struct wk_loop_spec *loop_spec(const struct nn_cfg *c)
 	};
 
 	periodic[0] = (struct wk_periodic){"reconcile", (unsigned)c->reconcile_s * 1000, true,
-					   nn_reconcile};
+					   nn_reconcile_slice};
 	periodic[1] = (struct wk_periodic){"usage", (unsigned)c->usage_s * 1000, false, nn_usage};
 	/* reap and restart dnsmasq; the supervisor's first restart comes after 1 s */
 	periodic[2] = (struct wk_periodic){"dnsmasq", 500, false, nn_proc_tick};

@@ -90,6 +90,14 @@ struct nn_state {
 	size_t n_deaths;
 	bool floating_ok; /* the floating pool in Redis is ours (spec 6.3 step 1) */
 	bool fatal;	  /* stopped for a reason a restart will not fix */
+	struct nn_pass {  /* the reconciler's pass in progress (reconcile.c) */
+		bool active;
+		char **uuids; /* the networks at its start, done up to next */
+		size_t n, next;
+		uint64_t started_ms, work_ms;
+		unsigned slices;
+		int repairs, failures;
+	} pass;
 };
 
 /* state.c */
@@ -182,6 +190,11 @@ int nn_h_ping(struct wk_ctx *ctx, const struct sf_job *job, json_t **ret_reply);
 int nn_h_reconcile(struct wk_ctx *ctx, const struct sf_job *job, json_t **ret_reply);
 
 /* reconcile.c */
+/* The periodic task: one slice of a pass (about 50 ms of it), WK_PERIODIC_MORE until the
+ * pass is done. nn_reconcile does a whole pass at once (the node.reconcile job), starting
+ * afresh. */
+int nn_reconcile_slice(struct wk_ctx *ctx);
+void nn_pass_clear(struct nn_state *st);
 int nn_reconcile(struct wk_ctx *ctx);
 /* usage.c: a usage event per NAT network (spec 6.13). */
 int nn_usage(struct wk_ctx *ctx);

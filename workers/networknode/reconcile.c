@@ -159,34 +159,70 @@ static int floating_pool(struct wk_ctx *ctx)
 	return r;
 }
 
-int nn_reconcile(struct wk_ctx *ctx)
+#define SLICE_MS 50 /* jobs waiting behind a pass wait at most about this long */
+
+void nn_pass_clear(struct nn_state *st)
 {
+	for (size_t i = 0; i < st->pass.n; i++)
+		free(st->pass.uuids[i]);
+	free(st->pass.uuids);
+	st->pass = (struct nn_pass){0};
+}
+
+static int pass_start(struct wk_ctx *ctx)
+{
+	struct nn_state *st = ctx->userdata;
 	struct sf_network **nets = NULL;
-	uint64_t t0 = sf_now_monotonic_ms();
 	size_t n = 0;
-	int r, failures = 0, repairs = 0;
+	int r;
 
+	nn_pass_clear(st);
+	st->pass.started_ms = sf_now_monotonic_ms();
 	r = floating_pool(ctx);
+	if (r == 0)
+		r = nn_egress_converge(ctx, NN_CONVERGE_REPAIR);
+	if (r == 0)
+		r = sf_network_list(ctx->kv, NULL, false, &nets, &n);
 	if (r < 0)
 		return r;
-	r = nn_egress_converge(ctx, NN_CONVERGE_REPAIR);
-	if (r < 0)
-		return r;
-	r = sf_network_list(ctx->kv, NULL, false, &nets, &n);
-	if (r < 0)
-		return r;
+	st->pass.uuids = sf_xcalloc(n + 1, sizeof(*st->pass.uuids));
 	for (size_t i = 0; i < n; i++) {
-		struct nn_netmem *mem = nn_netmem(ctx->userdata, nets[i]->uuid);
-
-		wk_keepalive(ctx); /* a pass over thousands of networks takes seconds */
-		mem->stray_since_ms = 0;
-		r = reconcile_network(ctx, nets[i]);
-		if (r < 0 && wk_error_is_transient(r))
-			break; /* Redis is gone: the next pass will do */
-		failures += r < 0;
-		repairs += r > 0 ? r : 0;
-		r = 0;
+		st->pass.uuids[i] = sf_xstrdup(nets[i]->uuid);
+		sf_network_free(nets[i]);
 	}
+	free(nets);
+	st->pass.n = n;
+	st->pass.active = true;
+	return 0;
+}
+
+/* One network of the pass, as Redis has it now: jobs may have run since the pass began. */
+static int pass_network(struct wk_ctx *ctx, const char *uuid)
+{
+	struct nn_state *st = ctx->userdata;
+	struct sf_network *net = NULL;
+	int r;
+
+	r = sf_network_get(ctx->kv, uuid, &net);
+	if (r == -ENOENT)
+		return 0; /* purged meanwhile */
+	if (r < 0)
+		return r;
+	nn_netmem(st, uuid)->stray_since_ms = 0;
+	r = reconcile_network(ctx, net);
+	sf_network_free(net);
+	return r;
+}
+
+/* The strays against the networks that exist now, and the pass's one log line. */
+static int pass_finish(struct wk_ctx *ctx)
+{
+	struct nn_state *st = ctx->userdata;
+	struct sf_network **nets = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sf_network_list(ctx->kv, NULL, false, &nets, &n);
 	if (r == 0)
 		r = remove_strays(ctx, nets, n);
 	for (size_t i = 0; i < n; i++)
@@ -194,7 +230,60 @@ int nn_reconcile(struct wk_ctx *ctx)
 	free(nets);
 	sf_diag_clear(&ctx->diag);
 	/* one line per pass (every reconcile_s): what make bench reads for the pass time */
-	sf_log_info("reconciled %zu networks in %llu ms, %d repairs, %d failed", n,
-		    (unsigned long long)(sf_now_monotonic_ms() - t0), repairs, failures);
+	sf_log_info("reconciled %zu networks in %llu ms, %d repairs, %d failed (%llu ms of it "
+		    "reconciling, in %u slices)",
+		    st->pass.n, (unsigned long long)(sf_now_monotonic_ms() - st->pass.started_ms),
+		    st->pass.repairs, st->pass.failures, (unsigned long long)st->pass.work_ms,
+		    st->pass.slices);
+	nn_pass_clear(st);
 	return r;
+}
+
+int nn_reconcile_slice(struct wk_ctx *ctx)
+{
+	struct nn_state *st = ctx->userdata;
+	uint64_t t0 = sf_now_monotonic_ms();
+	int r = 0;
+
+	if (!st->pass.active) {
+		r = pass_start(ctx);
+		if (r < 0) {
+			nn_pass_clear(st);
+			return r;
+		}
+	}
+	st->pass.slices++;
+	while (st->pass.next < st->pass.n && sf_now_monotonic_ms() - t0 < SLICE_MS) {
+		wk_keepalive(ctx);
+		r = pass_network(ctx, st->pass.uuids[st->pass.next]);
+		if (r < 0 && wk_error_is_transient(r))
+			break; /* Redis is gone: the next pass will do */
+		st->pass.failures += r < 0;
+		st->pass.repairs += r > 0 ? r : 0;
+		st->pass.next++;
+		r = 0;
+	}
+	st->pass.work_ms += sf_now_monotonic_ms() - t0;
+	if (r < 0) {
+		sf_log_info("reconcile pass stopped after %zu of %zu networks", st->pass.next,
+			    st->pass.n);
+		nn_pass_clear(st);
+		return r;
+	}
+	if (st->pass.next < st->pass.n)
+		return WK_PERIODIC_MORE;
+	return pass_finish(ctx);
+}
+
+int nn_reconcile(struct wk_ctx *ctx)
+{
+	struct nn_state *st = ctx->userdata;
+	int r;
+
+	if (st->pass.active) /* a periodic pass in progress: this one starts afresh */
+		nn_pass_clear(st);
+	do
+		r = nn_reconcile_slice(ctx);
+	while (r == WK_PERIODIC_MORE && !ctx->stop);
+	return r == WK_PERIODIC_MORE ? 0 : r;
 }

@@ -36,6 +36,7 @@ void nn_state_clear(struct nn_state *st)
 		free(st->mem[i].nft_text);
 	free(st->mem);
 	free(st->deaths);
+	nn_pass_clear(st);
 	st->mem = NULL;
 	st->deaths = NULL;
 	st->n_mem = st->n_deaths = 0;
