@@ -1096,11 +1096,28 @@ def bench_scale(sy, rep):
         if do5:
             seen = [p for a, b in segments for p in passes_logged(sy.nn.log_range(a, b))]
             scale_figures(sy, rep, uuids, per100, rss, deploy, seen)
+            if per100[-1] / per100[0] > 1.5 and have_perf():
+                profile_deploys(sy, rep, uuids)
     finally:
         if uuids:
             t = sy.delete_networks(uuids, 3600)
             rep.add(Figure(5 if do5 else 6, f"delete all {len(uuids)} (DELETE each -> all "
                            "deleted, namespaces gone)", t, "s"))
+
+
+def profile_deploys(sy, rep, uuids, n=20):
+    """Why the last hundred took longer than the first: n more networks created under perf
+    (added to uuids, so they are deleted with the others)."""
+    pr = Profile("deploy", pid=sy.nn.proc.pid, comm="sf-networknode")
+    off = sy.nn.log_size()
+    batch = create_batch(sy, n, f"bench-scale-profile-{len(uuids)}")
+    res = pr.stop()
+    uuids += batch
+    jobs = job_times(sy.nn.log_since(off), "network.deploy")
+    ms = [jobs[u] for u in batch if u in jobs]
+    rep.note(5, f"Profile of {n} more network.deploy jobs at {len(uuids) - n} networks (under "
+                f"perf they took {statistics.median(ms) if ms else '?'} ms each, median):\n"
+                + profile_text(res))
 
 
 def scale_figures(sy, rep, uuids, per100, rss, deploy, seen):
