@@ -102,10 +102,9 @@ static int on_kernel_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *ar
 	return NL_STOP; /* and libnl returns its own code for it, as without this handler */
 }
 
-/* ---- running something inside a namespace, in a thread of its own ---- */
+/* ---- running something in a thread of its own (unshare() changes the thread for good) ---- */
 
 struct ns_call {
-	int nsfd; /* -1: stay in the namespace the thread starts in */
 	int (*fn)(void *arg);
 	void *arg;
 	int r;
@@ -115,17 +114,13 @@ static void *ns_call_main(void *p)
 {
 	struct ns_call *c = p;
 
-	if (c->nsfd >= 0 && setns(c->nsfd, CLONE_NEWNET) < 0) {
-		c->r = -errno;
-		return NULL;
-	}
 	c->r = c->fn(c->arg);
 	return NULL; /* the thread, and with it its namespace, goes away */
 }
 
-static int run_in_thread(int nsfd, int (*fn)(void *arg), void *arg)
+static int run_in_thread(int (*fn)(void *arg), void *arg)
 {
-	struct ns_call c = {.nsfd = nsfd, .fn = fn, .arg = arg};
+	struct ns_call c = {.fn = fn, .arg = arg};
 	pthread_t t;
 	int r;
 
@@ -136,6 +131,27 @@ static int run_in_thread(int nsfd, int (*fn)(void *arg), void *arg)
 	if (r != 0)
 		return -r;
 	return c.r;
+}
+
+int sf_netns_call(int nsfd, int (*fn)(void *arg), void *arg)
+{
+	int self, r;
+
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (setns(nsfd, CLONE_NEWNET) < 0) {
+		r = -errno;
+		close(self);
+		return r;
+	}
+	r = fn(arg);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		sf_log_err("cannot return to our own network namespace: %s", strerror(errno));
+		abort();
+	}
+	close(self);
+	return r;
 }
 
 /* ---- named namespaces ---- */
@@ -213,7 +229,7 @@ int sf_netns_add(const char *name)
 		goto out;
 	}
 	close(fd);
-	r = run_in_thread(-1, unshare_and_bind, path);
+	r = run_in_thread(unshare_and_bind, path);
 	if (r < 0) {
 		sf_log_debug_errno(r, "creating namespace %s failed", name);
 		(void)unlink(path);
@@ -324,7 +340,7 @@ int sf_netops_nl_new(const char *netns, struct sf_netops **ret_ops)
 		r = sf_netns_open(netns, &c->nsfd);
 		if (r < 0)
 			goto fail;
-		r = run_in_thread(c->nsfd, connect_fn, c->sk);
+		r = sf_netns_call(c->nsfd, connect_fn, c->sk);
 	} else {
 		r = connect_fn(c->sk);
 	}
@@ -1182,7 +1198,7 @@ static int sysctl_io(struct nl_ctx *c, struct sysctl_io *io, const char *path)
 	int r;
 
 	io->path = sf_xasprintf("/proc/sys/net/%s", path);
-	r = c->nsfd >= 0 ? run_in_thread(c->nsfd, sysctl_io_fn, io) : sysctl_io_fn(io);
+	r = c->nsfd >= 0 ? sf_netns_call(c->nsfd, sysctl_io_fn, io) : sysctl_io_fn(io);
 	free(io->path);
 	return r;
 }
@@ -1237,7 +1253,7 @@ static int nl_link_add_tap(void *ctx, const struct sf_tap_spec *spec)
 	struct nl_addr *a = NULL;
 	int r;
 
-	r = c->nsfd >= 0 ? run_in_thread(c->nsfd, tap_make_fn, (void *)spec->name)
+	r = c->nsfd >= 0 ? sf_netns_call(c->nsfd, tap_make_fn, (void *)spec->name)
 			 : tap_make_fn((void *)spec->name);
 	if (r < 0)
 		return r;

@@ -12,6 +12,7 @@
 
 #include "sf/log.h"
 #include "sf/naming.h"
+#include "sf/netops.h"
 #include "sf/nft.h"
 #include "sf/util.h"
 
@@ -138,34 +139,13 @@ static int netns_open(const char *netns, int *ret_fd)
 	return 0;
 }
 
-/* Create the context with the calling thread inside netns_fd, then come back. */
-static int ctx_new_in(int netns_fd, struct nft_ctx **ret_ctx)
+/* NFT_CTX_DEFAULT opens the netlink socket at once: called inside the target namespace. */
+static int ctx_new_fn(void *arg)
 {
-	struct nft_ctx *ctx;
-	int self, r;
+	struct nft_ctx **ret_ctx = arg;
 
-	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return -errno;
-	if (setns(netns_fd, CLONE_NEWNET) < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* NFT_CTX_DEFAULT opens the netlink socket now, i.e. in the target namespace. */
-	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (setns(self, CLONE_NEWNET) < 0) {
-		/* This thread would keep acting on the network's namespace: never continue. */
-		sf_log_err("cannot return to our own network namespace: %s", strerror(errno));
-		abort();
-	}
-	r = 0;
-	if (ctx)
-		*ret_ctx = ctx;
-	else
-		r = -ENOMEM;
-out:
-	close(self);
-	return r;
+	*ret_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	return *ret_ctx ? 0 : -ENOMEM;
 }
 
 int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
@@ -178,7 +158,7 @@ int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
 		r = netns_open(netns, &fd);
 		if (r < 0)
 			return r;
-		r = ctx_new_in(fd, &ctx);
+		r = sf_netns_call(fd, ctx_new_fn, &ctx);
 		close(fd);
 		if (r < 0)
 			return r;

@@ -280,6 +280,44 @@ static void test_handle_is_scoped_to_its_namespace(void **state)
 	assert_int_equal(thread_ns_inode(), self_ns_before);
 }
 
+static ino_t own_netns(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/proc/thread-self/ns/net", &st), 0);
+	return st.st_ino;
+}
+
+static int note_netns(void *arg)
+{
+	*(ino_t *)arg = own_netns();
+	return 42;
+}
+
+/* sf_netns_call: fn runs in the namespace, the thread comes back to its own. */
+static void test_netns_call(void **state)
+{
+	ino_t home = own_netns(), inside = 0;
+	struct stat target;
+	int fd;
+
+	(void)state;
+	assert_int_equal(sf_netns_open(ns_a, &fd), 0);
+	assert_int_equal(fstat(fd, &target), 0);
+	assert_int_equal(sf_netns_call(fd, note_netns, &inside), 42);
+	assert_int_equal(inside, target.st_ino);
+	assert_int_not_equal(inside, home);
+	assert_int_equal(own_netns(), home);
+	close(fd);
+	/* not a namespace: nothing runs, nothing changes */
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	inside = 0;
+	assert_int_equal(sf_netns_call(fd, note_netns, &inside), -EINVAL);
+	assert_int_equal(inside, 0);
+	assert_int_equal(own_netns(), home);
+	close(fd);
+}
+
 static void test_bridge(void **state)
 {
 	struct sf_mac mac = {{0x02, 0x00, 0x00, 0xab, 0xcd, 0xef}};
@@ -842,6 +880,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_netns_lifecycle),
 		cmocka_unit_test(test_handle_is_scoped_to_its_namespace),
+		cmocka_unit_test(test_netns_call),
 		cmocka_unit_test(test_bridge),
 		cmocka_unit_test(test_veth_across_namespaces),
 		cmocka_unit_test(test_vxlan_and_master),

@@ -66,6 +66,11 @@ bool sf_netns_exists(const char *name);
 int sf_netns_list(char ***ret_names, size_t *ret_n);
 /* An O_RDONLY|O_CLOEXEC fd for setns(); the caller closes it. -ENOENT when missing. */
 int sf_netns_open(const char *name, int *ret_fd);
+/* Run fn(arg) with the calling thread inside the namespace nsfd, then bring the thread back
+ * to its own: fn's result, or -errno if entering failed. Sockets fn opens stay in nsfd. A
+ * thread that cannot come back aborts the process (it would go on acting in the wrong
+ * namespace). No new thread: cheap enough for every network of a reconciler pass. */
+int sf_netns_call(int nsfd, int (*fn)(void *arg), void *arg);
 
 /* ---- what the operations take and return ---------------------------------------------------- */
 
