@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 		cfg.fqdn = sf_xstrdup(host);
 	}
 	sf_daemon_signals_setup();
+	sf_daemon_files_limit_raise();
 	sf_log_info("starting %s %s", api_cfg_table.daemon, SF_VERSION);
 	r = run(&cfg);
 	sf_log_info("stopped");

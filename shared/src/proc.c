@@ -423,6 +423,24 @@ static void child_unlink_free(struct real *rp, struct child *c)
 	free(c);
 }
 
+/*
+ * A supervised child's pidfd lives as long as the child: one per network on a network node,
+ * over a thousand at scale. Libraries that still watch sockets with select() (libnftables'
+ * mnl_batch_talk) abort on a descriptor >= FD_SETSIZE, so the long-lived pidfds are moved
+ * above it, leaving the low numbers to short-lived sockets. Stays put if the limit is lower.
+ */
+#define PIDFD_FLOOR 1024
+
+static int fd_keep_high(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, PIDFD_FLOOR);
+
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
 static int child_spawn(struct child *c)
 {
 	struct sf_proc_spec spec = {
@@ -447,7 +465,7 @@ static int child_spawn(struct child *c)
 		return r;
 	}
 	c->pid = pid;
-	c->pidfd = fd;
+	c->pidfd = fd_keep_high(fd);
 	c->adopted = false;
 	c->state = CHILD_RUNNING;
 	c->started_ms = sf_now_monotonic_ms();
@@ -633,7 +651,7 @@ static int real_adopt(void *ctx, const char *key, const struct sf_proc_spec *spe
 	}
 	c = child_new(rp, key, spec);
 	c->pid = (pid_t)pid;
-	c->pidfd = fd;
+	c->pidfd = fd_keep_high(fd);
 	c->adopted = true;
 	c->state = CHILD_RUNNING;
 	c->started_ms = sf_now_monotonic_ms();

@@ -21,7 +21,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,16 +190,49 @@ static uint64_t wait_restart(struct sf_proc *p, const char *key, pid_t old, int 
 	}
 }
 
+/* The pidfds this process holds: how many, and how many below FD_SETSIZE. */
+static void count_pidfds(unsigned *ret_all, unsigned *ret_low)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[64];
+
+	*ret_all = *ret_low = 0;
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		ssize_t n;
+
+		(void)snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[pidfd]") != 0)
+			continue;
+		(*ret_all)++;
+		*ret_low += atoi(e->d_name) < FD_SETSIZE;
+	}
+	closedir(d);
+}
+
 static void test_spawn_in_netns(void **state)
 {
 	const char *argv[] = {SLEEP, "100", NULL};
 	struct sf_proc_spec spec = {.argv = argv, .netns = ns};
 	ino_t self = ns_inode("/proc/thread-self/ns/net");
+	unsigned pidfds, low;
+	struct rlimit rl;
 	pid_t pid;
 
 	(void)state;
 	assert_int_equal(sf_proc_start(sup, "sleeper", &spec), 0);
 	assert_int_equal(sf_proc_start(sup, "sleeper", &spec), -EEXIST);
+	/* the child's pidfd, kept while it lives, stays out of select()'s range when it can */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	count_pidfds(&pidfds, &low);
+	assert_true(pidfds >= 1);
+	if (rl.rlim_cur > 1024 + 16)
+		assert_int_equal(low, 0);
 	assert_int_equal(sf_proc_pid(sup, "sleeper", &pid), 0);
 	assert_true(pid_ns_inode(pid) == ns_inode(ns_path));
 	assert_true(pid_ns_inode(pid) != self);

@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 	if (!cfg_ok(&cfg))
 		goto out;
 	sf_daemon_signals_setup();
+	sf_daemon_files_limit_raise();
 	netns = cfg.node_netns && *cfg.node_netns ? cfg.node_netns : NULL;
 	r = sf_netops_nl_new(netns, &node);
 	if (r < 0) {

@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 	if (!cfg_ok(&cfg))
 		goto out;
 	sf_daemon_signals_setup();
+	sf_daemon_files_limit_raise();
 	/* before any thread exists: the supervisor blocks SIGCHLD, which threads inherit */
 	r = sf_proc_new(&(struct sf_proc_options){.on_exit = nn_on_dnsmasq_exit, .userdata = &st},
 			&proc);

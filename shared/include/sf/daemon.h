@@ -48,6 +48,10 @@ int sf_daemon_configure(const struct sf_cfg_table *t, void *cfg,
 /* SIGTERM and SIGINT ask the daemon to stop; SIGHUP is counted (for reloads); SIGPIPE is
  * ignored. Handlers do not restart system calls, so blocking waits return early. */
 int sf_daemon_signals_setup(void);
+
+/* Raise the soft limit on open files to the hard one (systemd starts services with 1024):
+ * a network node holds a pidfd per network. Logs the limit in effect. */
+void sf_daemon_files_limit_raise(void);
 bool sf_daemon_stopping(void);
 void sf_daemon_request_stop(void);
 /* Sleep up to ms, returning early when a stop is requested. */
