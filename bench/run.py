@@ -572,6 +572,9 @@ class System:
         seen, pending = {}, list(uuids)
         deadline = time.monotonic() + timeout
         while pending:
+            if not self.nn.alive():  # nothing would ever change: say so now
+                raise RuntimeError(f"sf-networknode died (exit {self.nn.proc.poll()}); see "
+                                   f"{self.nn.log_path}")
             st = self.state(pending[0])
             if st == want:
                 seen[pending.pop(0)] = time.monotonic()
@@ -586,6 +589,9 @@ class System:
     def delete_networks(self, uuids, timeout):
         """DELETE each, then wait until all are deleted and their namespaces gone; seconds."""
         t0 = time.monotonic()
+        if not self.nn.alive():  # a benchmark killed it: the deletion needs it
+            log("sf-networknode is not running: starting it again to delete the networks")
+            self.start_worker(self.nn)
         for u in uuids:
             r = self.call("DELETE", f"/networks/{u}")
             if r.status_code != 200:
@@ -1225,7 +1231,15 @@ def recovery(sy, rep, uuids):
 
 # ---- main ------------------------------------------------------------------------------------
 
+def stop_on_signal(signum, frame):
+    """SIGTERM (and SIGINT, also when started in the background, where Python would ignore
+    it): stop the way Ctrl-C does, through every finally, so the run cleans up after itself."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     if os.geteuid() != 0:
         log("needs root (network namespaces)")
         return 1
