@@ -241,19 +241,23 @@ static void test_fresh_network(void **state)
 	size_t n = 0;
 	static const char *const want[] = {
 		"node link_add_bridge br-vxlan-00002a mtu=1450 ageing=0",
+		"node ipv6_off br-vxlan-00002a",
 		"node link_set_up br-vxlan-00002a",
 		"node link_add_vxlan vxlan-00002a vni=42 port=4789 dev=mesh0 mtu=1450",
+		"node ipv6_off vxlan-00002a",
 		"node link_set_master vxlan-00002a br-vxlan-00002a",
 		"node link_set_up vxlan-00002a",
 		"node netns_add " UUID,
 		"net link_set_up lo",
 		"net sysctl_set ipv4/ip_forward=1",
 		"node link_add_veth veth-00002a-o peer=veth-00002a-i mtu=1450 peer_netns=" UUID,
+		"node ipv6_off veth-00002a-o",
 		"node link_set_master veth-00002a-o br-vxlan-00002a",
 		"node link_set_up veth-00002a-o",
 		"net link_set_up veth-00002a-i",
 		"net addr_add veth-00002a-i 10.0.0.1/24",
 		"node link_add_veth egr-00002a-o peer=egr-00002a-i mtu=1500 peer_netns=" UUID,
+		"node ipv6_off egr-00002a-o",
 		"node link_set_master egr-00002a-o egr-br-egress0",
 		"node link_set_up egr-00002a-o",
 		"net link_set_up egr-00002a-i",
@@ -274,8 +278,8 @@ static void test_fresh_network(void **state)
 	expect_plan(&ops, want);
 	/* the root causes are named, their consequences are not */
 	assert_string_equal(ops.ops[0].why, "br-vxlan-00002a missing");
-	assert_string_equal(ops.ops[5].why, "namespace " UUID " missing");
-	assert_string_equal(ops.ops[8].why, "");
+	assert_string_equal(ops.ops[7].why, "namespace " UUID " missing");
+	assert_string_equal(ops.ops[10].why, "");
 	apply_netops(f, &ops);
 	nn_oplist_clear(&ops);
 
@@ -310,6 +314,7 @@ static void test_missing_bridge(void **state)
 	struct nn_oplist ops = {0};
 	static const char *const want[] = {
 		"node link_add_bridge br-vxlan-00002a mtu=1450 ageing=0",
+		"node ipv6_off br-vxlan-00002a",
 		"node link_set_up br-vxlan-00002a",
 		"node link_set_master vxlan-00002a br-vxlan-00002a",
 		"node link_set_master veth-00002a-o br-vxlan-00002a",
@@ -322,7 +327,7 @@ static void test_missing_bridge(void **state)
 	plan(f, true, &ops);
 	expect_plan(&ops, want);
 	assert_string_equal(ops.ops[0].why, "br-vxlan-00002a missing");
-	assert_string_equal(ops.ops[2].why, "vxlan-00002a was not on br-vxlan-00002a");
+	assert_string_equal(ops.ops[3].why, "vxlan-00002a was not on br-vxlan-00002a");
 	apply_netops(f, &ops);
 	nn_oplist_clear(&ops);
 	plan(f, true, &ops);
@@ -337,6 +342,7 @@ static void test_missing_inner_veth_restarts_dnsmasq(void **state)
 	struct sf_netops *net;
 	static const char *const want[] = {
 		"node link_add_veth veth-00002a-o peer=veth-00002a-i mtu=1450 peer_netns=" UUID,
+		"node ipv6_off veth-00002a-o",
 		"node link_set_master veth-00002a-o br-vxlan-00002a",
 		"node link_set_up veth-00002a-o",
 		"net link_set_up veth-00002a-i",

@@ -40,6 +40,7 @@ enum nn_op_kind {
 	NN_OP_NETNS_ADD,       /* s1 name */
 	NN_OP_NETNS_DEL,       /* s1 name */
 	NN_OP_SYSCTL,	       /* s1 path under /proc/sys/net, s2 value */
+	NN_OP_NO_IPV6,	       /* s1 ifname: IPv6 off on a new node-side device, before it is up */
 	NN_OP_ADD_BRIDGE,      /* s1 name, u1 mtu, u2 ageing (s) */
 	NN_OP_ADD_VXLAN,       /* s1 name, u1 mtu, u2 vni, u3 port, s2 underlay device */
 	NN_OP_ADD_VETH,	       /* s1 name, s2 peer, u1 mtu (both ends), s3 peer namespace */
