@@ -433,6 +433,12 @@ int sf_netops_fdb_flood_list(struct sf_netops *ops, const char *ifname, char ***
 	return ops->cls->fdb_flood_list(ops->ctx, ifname, ret_ips, ret_n);
 }
 
+int sf_netops_fdb_flood_dump(struct sf_netops *ops, struct sf_fdb_flood **ret_entries,
+			     size_t *ret_n)
+{
+	return ops->cls->fdb_flood_dump(ops->ctx, ret_entries, ret_n);
+}
+
 /* ---- sysctl ---- */
 
 int sf_netops_sysctl_set(struct sf_netops *ops, const char *path, const char *value)

@@ -28,6 +28,7 @@
 #include <linux/if_tun.h>
 #include <linux/magic.h>
 #include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 
 #include <netlink/addr.h>
@@ -1088,9 +1089,11 @@ static int nl_fdb_flood_del(void *ctx, const char *ifname, const char *dst_ip)
 }
 
 struct fdb_dump {
-	int ifindex;
+	int ifindex; /* the device of a list; 0: all (a dump into all) */
 	char **v;
 	size_t n;
+	struct sf_fdb_flood *all;
+	size_t n_all, size_all;
 };
 
 static int fdb_dump_cb(struct nl_msg *msg, void *arg)
@@ -1104,11 +1107,22 @@ static int fdb_dump_cb(struct nl_msg *msg, void *arg)
 		return NL_SKIP;
 	ll = rtnl_neigh_get_lladdr(n);
 	dst = rtnl_neigh_get_dst(n);
-	if (rtnl_neigh_get_ifindex(n) == d->ifindex && (rtnl_neigh_get_flags(n) & NTF_SELF) && ll &&
-	    nl_addr_get_len(ll) == sizeof(zero_mac) &&
+	if ((!d->ifindex || rtnl_neigh_get_ifindex(n) == d->ifindex) &&
+	    (rtnl_neigh_get_flags(n) & NTF_SELF) && ll && nl_addr_get_len(ll) == sizeof(zero_mac) &&
 	    memcmp(nl_addr_get_binary_addr(ll), zero_mac, sizeof(zero_mac)) == 0 && dst &&
-	    nl_addr_get_len(dst) == 4)
-		strv_push(&d->v, &d->n, sf_xstrdup(sf_ipv4_format(nl_addr4_get(dst), buf)));
+	    nl_addr_get_len(dst) == 4) {
+		sf_ipv4_format(nl_addr4_get(dst), buf);
+		if (d->ifindex) {
+			strv_push(&d->v, &d->n, sf_xstrdup(buf));
+		} else {
+			if (d->n_all == d->size_all) {
+				d->size_all = d->size_all ? 2 * d->size_all : 64;
+				d->all = sf_xrealloc(d->all, d->size_all * sizeof(*d->all));
+			}
+			d->all[d->n_all].ifindex = rtnl_neigh_get_ifindex(n);
+			memcpy(d->all[d->n_all++].dst, buf, sizeof(buf));
+		}
+	}
 	rtnl_neigh_put(n);
 	return NL_OK;
 }
@@ -1130,6 +1144,7 @@ static int fdb_dump(struct nl_ctx *c, struct fdb_dump *d)
 		sf_netops_strv_free(d->v);
 		d->v = sf_xcalloc(1, sizeof(char *));
 		d->n = 0;
+		d->n_all = 0;
 	}
 	return r;
 }
@@ -1149,6 +1164,23 @@ static int nl_fdb_flood_list(void *ctx, const char *ifname, char ***ret, size_t 
 	}
 	*ret = d.v;
 	*ret_n = d.n;
+	return 0;
+}
+
+static int nl_fdb_flood_dump(void *ctx, struct sf_fdb_flood **ret, size_t *ret_n)
+{
+	struct nl_ctx *c = ctx;
+	struct fdb_dump d = {.v = sf_xcalloc(1, sizeof(char *))}; /* ifindex 0: every device */
+	int r;
+
+	r = retry_dump(c, fdb_dump(c, &d));
+	sf_netops_strv_free(d.v);
+	if (r < 0) {
+		free(d.all);
+		return r;
+	}
+	*ret = d.all ? d.all : sf_xcalloc(1, sizeof(*d.all));
+	*ret_n = d.n_all;
 	return 0;
 }
 
@@ -1210,11 +1242,71 @@ static int nl_sysctl_set(void *ctx, const char *path, const char *value)
 	return sysctl_io(ctx, &io, path);
 }
 
+/* ipv4/ip_forward through rtnetlink (RTM_GETNETCONF, "all" forwarding: the same setting). The
+ * procfs path costs a dentry lookup that walks the /proc/sys/net entries of every namespace
+ * of the machine with the same name (proc_sys_compare), which a reconciler pass over a
+ * thousand networks' namespaces paid a thousand times. */
+struct netconf_reply {
+	int forwarding; /* -1 until the reply came */
+};
+
+static int netconf_cb(struct nl_msg *msg, void *arg)
+{
+	struct netconf_reply *rep = arg;
+	struct nlattr *tb[NETCONFA_MAX + 1];
+
+	if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWNETCONF ||
+	    nlmsg_parse(nlmsg_hdr(msg), sizeof(struct netconfmsg), tb, NETCONFA_MAX, NULL) < 0 ||
+	    !tb[NETCONFA_FORWARDING])
+		return NL_SKIP;
+	rep->forwarding = (int)nla_get_u32(tb[NETCONFA_FORWARDING]);
+	return NL_OK;
+}
+
+static int ip_forward_get(struct nl_ctx *c, char **ret_value)
+{
+	struct netconfmsg ncm = {.ncm_family = AF_INET};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNETCONF, 0);
+	struct netconf_reply rep = {.forwarding = -1};
+	struct nl_cb *sock_cb, *cb;
+	int r;
+
+	if (!msg)
+		abort();
+	r = nlmsg_append(msg, &ncm, sizeof(ncm), NLMSG_ALIGNTO);
+	if (r >= 0)
+		r = nla_put_u32(msg, NETCONFA_IFINDEX, (uint32_t)NETCONFA_IFINDEX_ALL);
+	if (r >= 0)
+		r = nl_send_auto(c->sk, msg);
+	nlmsg_free(msg);
+	if (r >= 0) {
+		sock_cb = nl_socket_get_cb(c->sk); /* with on_kernel_error */
+		cb = nl_cb_clone(sock_cb);
+		nl_cb_put(sock_cb);
+		if (!cb)
+			abort();
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, netconf_cb, &rep);
+		r = nl_recvmsgs(c->sk, cb);
+		nl_cb_put(cb);
+		if (r >= 0)
+			r = nl_wait_for_ack(c->sk);
+	}
+	r = nlerr(c, r);
+	if (r == 0 && rep.forwarding < 0)
+		r = -EPROTO;
+	if (r < 0)
+		return r;
+	*ret_value = sf_xasprintf("%d", rep.forwarding);
+	return 0;
+}
+
 static int nl_sysctl_get(void *ctx, const char *path, char **ret_value)
 {
 	struct sysctl_io io = {0};
 	int r;
 
+	if (strcmp(path, "ipv4/ip_forward") == 0)
+		return ip_forward_get(ctx, ret_value);
 	r = sysctl_io(ctx, &io, path);
 	if (r < 0) {
 		free(io.out);
@@ -1305,6 +1397,7 @@ static const struct sf_netops_class nl_class = {
 	.fdb_flood_add = nl_fdb_flood_add,
 	.fdb_flood_del = nl_fdb_flood_del,
 	.fdb_flood_list = nl_fdb_flood_list,
+	.fdb_flood_dump = nl_fdb_flood_dump,
 	.sysctl_set = nl_sysctl_set,
 	.sysctl_get = nl_sysctl_get,
 	.link_add_tap = nl_link_add_tap,

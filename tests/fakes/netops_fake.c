@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -877,6 +878,29 @@ static int fake_fdb_flood_list(void *ctx, const char *ifname, char ***ret, size_
 	return 0;
 }
 
+static int fake_fdb_flood_dump(void *ctx, struct sf_fdb_flood **ret, size_t *ret_n)
+{
+	struct fake *f = ctx;
+	struct fns *ns = here(f);
+	struct sf_fdb_flood *v;
+	size_t n = 0, cap = 1;
+
+	if (!ns)
+		return -ENOENT;
+	FAIL_IF_INJECTED(f, "fdb_flood_dump");
+	for (size_t i = 0; i < ns->n_links; i++)
+		cap += ns->links[i]->n_fdb;
+	v = sf_xcalloc(cap, sizeof(*v));
+	for (size_t i = 0; i < ns->n_links; i++)
+		for (size_t j = 0; j < ns->links[i]->n_fdb; j++) {
+			v[n].ifindex = ns->links[i]->l.ifindex;
+			(void)snprintf(v[n++].dst, sizeof(v->dst), "%s", ns->links[i]->fdb[j]);
+		}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- sysctl ---- */
 
 /* "ipv4/conf/<dev>/x" needs <dev> (or all/default) to exist. */
@@ -996,6 +1020,7 @@ static const struct sf_netops_class fake_class = {
 	.fdb_flood_add = fake_fdb_flood_add,
 	.fdb_flood_del = fake_fdb_flood_del,
 	.fdb_flood_list = fake_fdb_flood_list,
+	.fdb_flood_dump = fake_fdb_flood_dump,
 	.sysctl_set = fake_sysctl_set,
 	.sysctl_get = fake_sysctl_get,
 	.link_add_tap = fake_link_add_tap,

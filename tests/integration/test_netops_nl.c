@@ -616,6 +616,26 @@ static void test_fdb_flood(void **state)
 	assert_string_equal(v[0], "198.18.99.3");
 	sf_netops_strv_free(v);
 	assert_int_equal(sf_netops_fdb_flood_list(opa, "nope0", &v, &n), -ENODEV);
+
+	/* all of them at once, by ifindex */
+	{
+		struct sf_fdb_flood *all;
+		struct sf_link vx, vx3;
+
+		assert_int_equal(sf_netops_link_get(opa, "sfvx", &vx), 0);
+		assert_int_equal(sf_netops_link_get(opa, "sfvx3", &vx3), 0);
+		assert_int_equal(sf_netops_fdb_flood_dump(opa, &all, &n), 0);
+		assert_int_equal(n, 2);
+		for (size_t k = 0; k < n; k++) {
+			if (all[k].ifindex == vx.ifindex)
+				assert_string_equal(all[k].dst, "198.18.99.3");
+			else if (all[k].ifindex == vx3.ifindex)
+				assert_string_equal(all[k].dst, "198.18.99.4");
+			else
+				fail_msg("flood entry of ifindex %d", all[k].ifindex);
+		}
+		free(all);
+	}
 	assert_int_equal(sf_netops_link_del(opa, "sfvx3"), 0);
 }
 
@@ -850,6 +870,20 @@ static void test_sysctl(void **state)
 	out = sf_test_capture(&st, "ip netns exec %s cat /proc/sys/net/ipv4/ip_forward", ns_b);
 	assert_string_equal(out, "0\n");
 	free(out);
+	/* read through rtnetlink: each namespace's own, both ways */
+	assert_int_equal(sf_netops_sysctl_get(opb, "ipv4/ip_forward", &v), 0);
+	assert_string_equal(v, "0");
+	free(v);
+	assert_int_equal(sf_netops_sysctl_set(opa, "ipv4/ip_forward", "0"), 0);
+	assert_int_equal(sf_netops_sysctl_get(opa, "ipv4/ip_forward", &v), 0);
+	assert_string_equal(v, "0");
+	free(v);
+	assert_int_equal(sf_netops_sysctl_set(opa, "ipv4/ip_forward", "1"), 0);
+	/* the socket is left clean: the next request gets its own answer */
+	assert_int_equal(sf_netops_sysctl_get(opa, "ipv4/ip_forward", &v), 0);
+	assert_string_equal(v, "1");
+	free(v);
+	assert_int_equal(sf_netops_link_get(opa, "sfvx", &(struct sf_link){0}), 0);
 
 	assert_int_equal(sf_netops_sysctl_set(opa, "ipv4/conf/sfvx/arp_notify", "1"), 0);
 	out = sf_test_capture(&st, "ip netns exec %s cat /proc/sys/net/ipv4/conf/sfvx/arp_notify", ns_a);

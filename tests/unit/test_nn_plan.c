@@ -147,7 +147,7 @@ static void converge_egress(struct fixture *f)
  * as desired and the nft table as last applied (as after a successful converge). */
 static void observe(struct fixture *f, struct nn_observed *o, bool settled)
 {
-	assert_int_equal(nn_observe_netops(f->ops, f->st.egress_bridge, &f->d, o), 0);
+	assert_int_equal(nn_observe_netops(f->ops, f->st.egress_bridge, NULL, 0, &f->d, o), 0);
 	o->nft = settled ? NN_NFT_CURRENT : NN_NFT_MISSING;
 	o->dnsmasq_running = o->dnsmasq_dir = settled;
 	o->config_same = o->hosts_same = o->dnshosts_same = settled;

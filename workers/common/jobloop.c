@@ -443,6 +443,7 @@ static void handle(struct loop *lp, const struct sf_mq_delivery *d)
 	}
 	sf_log_set_job_id(job->id);
 	sf_log_set_request_id(job->request_id[0] ? job->request_id : NULL);
+	ctx->jobs_run++;
 	run_job(lp, d, job, t0);
 	sf_log_set_request_id(NULL);
 	sf_log_set_job_id(NULL);

@@ -61,6 +61,8 @@ struct wk_ctx {
 				     (sf_diag_set): the message goes into the status record, the
 				     error event and a request's error reply, with its status */
 	bool stop; /* set (by a handler or a periodic task) to end wk_loop_run after that step */
+	uint64_t jobs_run; /* jobs handled so far: a periodic task's cached view is stale when it
+			      changed (a job ran between two slices) */
 };
 
 /* A job handler. For request jobs (sf_job_types[type].is_request) *ret_reply receives the reply

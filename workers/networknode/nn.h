@@ -97,6 +97,13 @@ struct nn_state {
 		uint64_t started_ms, work_ms;
 		unsigned slices;
 		int repairs, failures;
+		/* The node namespace's flood entries, one dump for the networks of a slice
+		 * instead of one per network (each walks every device of the namespace). */
+		struct sf_fdb_flood *fdb;
+		size_t n_fdb;
+		uint64_t fdb_jobs; /* ctx->jobs_run when it was taken */
+		bool fdb_ok;
+		bool in_slice; /* nn_observe uses fdb only here, never for a job */
 	} pass;
 };
 
@@ -139,9 +146,12 @@ int nn_dnsmasq_running(struct nn_state *st, const char *uuid, bool *ret_running)
 /* Unexpired leases of <dir>/leases ("" when there is no file). */
 int nn_leases_read(const char *dir, struct nn_lease **ret_leases, size_t *ret_n);
 
-/* observe.c. nn_observe_netops: only what netlink shows (the unit tests' part); nn_observe:
- * that plus the nft table and dnsmasq (files, process, leases). */
-int nn_observe_netops(struct sf_netops *node, const char *egress_bridge, const struct nn_desired *d,
+/* observe.c. nn_observe_netops: only what netlink shows (the unit tests' part); with fdb
+ * (n_fdb entries of sf_netops_fdb_flood_dump) the VXLAN device's flood entries are taken from
+ * it, else listed; nn_observe: that plus the nft table and dnsmasq (files, process, leases),
+ * with the reconciler pass's dump while in one of its slices. */
+int nn_observe_netops(struct sf_netops *node, const char *egress_bridge,
+		      const struct sf_fdb_flood *fdb, size_t n_fdb, const struct nn_desired *d,
 		      struct nn_observed *ret);
 int nn_observe(struct nn_state *st, const struct nn_desired *d, struct nn_observed *ret);
 int nn_egress_observe(struct nn_state *st, struct nn_egress_observed *ret);

@@ -29,7 +29,18 @@ static int addrs_obs(struct sf_netops *ops, const struct nn_link_obs *l, const c
 	return sf_netops_addr_list(ops, name, ret, ret_n);
 }
 
-int nn_observe_netops(struct sf_netops *node, const char *egress_bridge, const struct nn_desired *d,
+/* The entries of ifindex in a dump of the namespace's flood entries. */
+static void fdb_from_dump(const struct sf_fdb_flood *fdb, size_t n_fdb, int ifindex,
+			  struct nn_observed *o)
+{
+	o->fdb = sf_xcalloc(n_fdb + 1, sizeof(*o->fdb));
+	for (size_t i = 0; i < n_fdb; i++)
+		if (fdb[i].ifindex == ifindex)
+			o->fdb[o->n_fdb++] = sf_xstrdup(fdb[i].dst);
+}
+
+int nn_observe_netops(struct sf_netops *node, const char *egress_bridge,
+		      const struct sf_fdb_flood *fdb, size_t n_fdb, const struct nn_desired *d,
 		      struct nn_observed *ret)
 {
 	char vxlan[SF_IFNAMSIZ], bridge[SF_IFNAMSIZ], veth_o[SF_IFNAMSIZ], veth_i[SF_IFNAMSIZ],
@@ -62,7 +73,9 @@ int nn_observe_netops(struct sf_netops *node, const char *egress_bridge, const s
 		r = link_obs(node, egr_o, &o.egr_o);
 	if (r == 0)
 		r = link_obs(node, egress_bridge, &o.egr_br);
-	if (r == 0 && o.vxlan.exists)
+	if (r == 0 && o.vxlan.exists && fdb)
+		fdb_from_dump(fdb, n_fdb, o.vxlan.link.ifindex, &o);
+	else if (r == 0 && o.vxlan.exists)
 		r = sf_netops_fdb_flood_list(node, vxlan, &o.fdb, &o.n_fdb);
 	if (r == 0 && o.bridge.exists) {
 		r = sf_netops_route_list(node, bridge, &o.node_routes, &o.n_node_routes);
@@ -187,7 +200,10 @@ int nn_observe(struct nn_state *st, const struct nn_desired *d, struct nn_observ
 	struct nn_observed o;
 	int r;
 
-	r = nn_observe_netops(st->node, st->egress_bridge, d, &o);
+	bool dump = st->pass.in_slice && st->pass.fdb_ok;
+
+	r = nn_observe_netops(st->node, st->egress_bridge, dump ? st->pass.fdb : NULL,
+			      dump ? st->pass.n_fdb : 0, d, &o);
 	if (r < 0)
 		return r;
 	r = observe_nft(st, d, &o);

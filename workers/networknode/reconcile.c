@@ -166,7 +166,27 @@ void nn_pass_clear(struct nn_state *st)
 	for (size_t i = 0; i < st->pass.n; i++)
 		free(st->pass.uuids[i]);
 	free(st->pass.uuids);
+	free(st->pass.fdb);
 	st->pass = (struct nn_pass){0};
+}
+
+/* The flood entries for this slice: the dump of an earlier one unless a job ran since. If
+ * the dump fails, observation lists each device's entries instead. */
+static void pass_fdb(struct wk_ctx *ctx)
+{
+	struct nn_state *st = ctx->userdata;
+	int r;
+
+	if (st->pass.fdb_ok && st->pass.fdb_jobs == ctx->jobs_run)
+		return;
+	free(st->pass.fdb);
+	st->pass.fdb = NULL;
+	st->pass.n_fdb = 0;
+	r = sf_netops_fdb_flood_dump(st->node, &st->pass.fdb, &st->pass.n_fdb);
+	if (r < 0)
+		sf_log_debug_errno(r, "dumping the flood entries failed: listing them per network");
+	st->pass.fdb_ok = r == 0;
+	st->pass.fdb_jobs = ctx->jobs_run;
 }
 
 static int pass_start(struct wk_ctx *ctx)
@@ -253,6 +273,8 @@ int nn_reconcile_slice(struct wk_ctx *ctx)
 		}
 	}
 	st->pass.slices++;
+	pass_fdb(ctx);
+	st->pass.in_slice = true;
 	while (st->pass.next < st->pass.n && sf_now_monotonic_ms() - t0 < SLICE_MS) {
 		wk_keepalive(ctx);
 		r = pass_network(ctx, st->pass.uuids[st->pass.next]);
@@ -263,6 +285,7 @@ int nn_reconcile_slice(struct wk_ctx *ctx)
 		st->pass.next++;
 		r = 0;
 	}
+	st->pass.in_slice = false;
 	st->pass.work_ms += sf_now_monotonic_ms() - t0;
 	if (r < 0) {
 		sf_log_info("reconcile pass stopped after %zu of %zu networks", st->pass.next,

@@ -145,6 +145,12 @@ struct sf_link_stats {
 	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped, tx_carrier_errors, tx_collisions;
 };
 
+/* A flood entry of some VXLAN device (sf_netops_fdb_flood_dump). */
+struct sf_fdb_flood {
+	int ifindex;		   /* the VXLAN device */
+	char dst[SF_IPV4_STRLEN]; /* the peer it floods to */
+};
+
 /* An IPv4 route in the main table. */
 struct sf_route {
 	char dst[SF_IPV4_NET_STRLEN]; /* "10.0.0.0/24"; "0.0.0.0/0" is the default route */
@@ -192,6 +198,7 @@ struct sf_netops_class {
 	int (*fdb_flood_add)(void *ctx, const char *ifname, const char *dst_ip);
 	int (*fdb_flood_del)(void *ctx, const char *ifname, const char *dst_ip);
 	int (*fdb_flood_list)(void *ctx, const char *ifname, char ***ret, size_t *ret_n);
+	int (*fdb_flood_dump)(void *ctx, struct sf_fdb_flood **ret, size_t *ret_n);
 
 	/* path under /proc/sys/net/, checked */
 	int (*sysctl_set)(void *ctx, const char *path, const char *value);
@@ -269,6 +276,11 @@ int sf_netops_route_set_default(struct sf_netops *ops, const char *gateway, cons
 int sf_netops_fdb_flood_add(struct sf_netops *ops, const char *ifname, const char *dst_ip);
 int sf_netops_fdb_flood_del(struct sf_netops *ops, const char *ifname, const char *dst_ip);
 int sf_netops_fdb_flood_list(struct sf_netops *ops, const char *ifname, char ***ret_ips,
+			     size_t *ret_n);
+/* Every flood entry of every VXLAN device of the namespace, in one dump: for a caller that
+ * looks at many devices (a reconciler pass), where one list per device would walk all the
+ * namespace's devices each time. In kernel order. */
+int sf_netops_fdb_flood_dump(struct sf_netops *ops, struct sf_fdb_flood **ret_entries,
 			     size_t *ret_n);
 
 /* sysctls of the handle's namespace, by path under /proc/sys/net/ ("ipv4/ip_forward",
