@@ -113,6 +113,25 @@ extern const struct api_route api_routes_interfaces[]; /* h_interfaces.c: /inter
 extern const struct api_route api_routes_nodes[];      /* h_nodes.c: /nodes */
 extern const struct api_route api_routes_jobs[];       /* h_jobs.c: /jobs */
 
+/* Prefetch (http.c): before the token's key is checked, a route may queue with
+ * sf_kv_prefetch_*() the Redis reads its handler is about to make, so that they share the key
+ * check's round trip. Queue only reads the handler makes, in its order: a wrong guess costs the
+ * wasted reads, never a wrong answer (kv.h). The prefetches are kept beside the route tables,
+ * by method and pattern, so that those stay {method, pattern, schema, flags, handler}. */
+typedef void (*api_prefetch_fn)(struct api_ctx *ctx,
+				const struct api_request *req /* caller not known yet */);
+
+struct api_prefetch {
+	const char *method;
+	const char *pattern;
+	api_prefetch_fn prefetch;
+};
+
+extern const struct api_prefetch api_prefetch_networks[]; /* h_networks.c */
+
+/* The route's prefetch, or NULL. */
+api_prefetch_fn api_route_prefetch(const struct api_route *route);
+
 /* Find the route for method + path: 0 with the route and params filled; -ENOENT no such path
  * (404); -EPERM the path exists but not with this method (405). */
 int api_route_match(const char *method, const char *path, const struct api_route **ret_route,

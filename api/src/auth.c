@@ -18,11 +18,13 @@
  * never collides with another namespace's ":keys" hash. Writes into a namespace's hashes and
  * sets go through a Lua script that checks the namespace record first, and deletion removes
  * all four keys in one script, so a key entry exists only while its namespace does: the token
- * check relies on that and asks Redis one HGET per request.
+ * check relies on that and asks Redis one HGET per request (sent in one pipeline with the
+ * handler's first reads, see http.c).
  *
  * Keys are never stored or logged in plain text. argon2id (libsodium, OPSLIMIT/MEMLIMIT
  * INTERACTIVE: about 130 ms and 64 MiB per hash on the development machine) runs only when a
- * key is stored and at POST /auth; a request carrying a token costs one HMAC and one HGET.
+ * key is stored and at POST /auth; a request carrying a token costs one HGET, and one HMAC the
+ * first time a thread sees the token (see "verified tokens, per thread").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -203,18 +205,17 @@ static bool copy_str(const json_t *v, char *buf, size_t size)
 int api_token_claims_check(const json_t *claims, const char *issuer, int64_t now,
 			   struct api_token_claims *ret_claims)
 {
-	struct api_token_claims tc = {0};
+	struct api_token_claims tc = {.nbf = INT64_MIN};
 	const json_t *sub = json_object_get(claims, "sub");
-	int64_t nbf;
 
 	if (!json_is_object(claims))
 		return -EBADMSG;
 	if (claim_int(claims, "exp", &tc.exp) < 0)
 		return -EBADMSG;
 	if (json_object_get(claims, "nbf")) {
-		if (claim_int(claims, "nbf", &nbf) < 0)
+		if (claim_int(claims, "nbf", &tc.nbf) < 0)
 			return -EBADMSG;
-		if (now + NBF_LEEWAY_S < nbf)
+		if (now + NBF_LEEWAY_S < tc.nbf)
 			return -EAGAIN;
 	}
 	if (!sf_streq(json_string_value(json_object_get(claims, "type")), "access"))
@@ -231,6 +232,56 @@ int api_token_claims_check(const json_t *claims, const char *issuer, int64_t now
 		return -EKEYEXPIRED;
 	*ret_claims = tc;
 	return 0;
+}
+
+int api_token_claims_time_check(const struct api_token_claims *claims, int64_t now)
+{
+	if (now + NBF_LEEWAY_S < claims->nbf)
+		return -EAGAIN;
+	if (now >= claims->exp)
+		return -EKEYEXPIRED;
+	return 0;
+}
+
+/* ---- verified tokens, per thread ---- */
+
+/* A client sends the same token with many requests, and checking it costs an HMAC and three
+ * JSON parses. What depends on the token alone (signature, algorithm, static claims) is kept
+ * here for the last few tokens that passed; the time checks and the key check (revocation)
+ * still run on every request. The signing secret never changes after bootstrap. Tokens are
+ * compared in constant time (sodium_memcmp), so a lookup does not tell how much of a token
+ * matched one kept here. */
+#define TOKEN_CACHE_SIZE 8
+#define TOKEN_CACHE_MAX_LEN 1024 /* longer tokens are checked every time */
+
+struct token_cache_entry {
+	size_t len; /* 0: empty */
+	char token[TOKEN_CACHE_MAX_LEN];
+	struct api_token_claims claims;
+};
+
+static __thread struct token_cache_entry token_cache[TOKEN_CACHE_SIZE];
+static __thread unsigned token_cache_next; /* the entry to replace next (round robin) */
+
+static const struct api_token_claims *token_cache_find(const char *token, size_t len)
+{
+	for (size_t i = 0; i < TOKEN_CACHE_SIZE; i++)
+		if (token_cache[i].len == len && len > 0 &&
+		    sodium_memcmp(token_cache[i].token, token, len) == 0)
+			return &token_cache[i].claims;
+	return NULL;
+}
+
+static void token_cache_add(const char *token, size_t len, const struct api_token_claims *claims)
+{
+	struct token_cache_entry *e = &token_cache[token_cache_next];
+
+	if (len == 0 || len > TOKEN_CACHE_MAX_LEN)
+		return;
+	token_cache_next = (token_cache_next + 1) % TOKEN_CACHE_SIZE;
+	memcpy(e->token, token, len);
+	e->len = len;
+	e->claims = *claims;
 }
 
 /* ---- Redis helpers ---- */
@@ -764,6 +815,44 @@ int api_ns_key_match(struct sf_kv *kv, const char *ns, const char *key, char **r
 	return r;
 }
 
+/* The nonce of a key record, as key_record_parse() finds it. The key check of every request
+ * reads the record of the token's key, the same bytes for every request of a client, so the
+ * last record this thread parsed is kept with its nonce (the record comes from Redis, not from
+ * the client). */
+#define NONCE_MEMO_MAX 512
+
+static __thread struct {
+	size_t len; /* 0: empty */
+	char record[NONCE_MEMO_MAX];
+	char nonce[128];
+} nonce_memo;
+
+static int record_nonce(const char *record, size_t len, char **ret_nonce /* may be NULL */)
+{
+	const char *hash, *nonce;
+	json_t *rec;
+	int r;
+
+	if (len > 0 && len == nonce_memo.len && memcmp(record, nonce_memo.record, len) == 0) {
+		if (ret_nonce)
+			*ret_nonce = sf_xstrdup(nonce_memo.nonce);
+		return 0;
+	}
+	r = key_record_parse(record, len, &rec, &hash, &nonce);
+	if (r < 0)
+		return r;
+	nonce_memo.len = 0;
+	if (len <= NONCE_MEMO_MAX &&
+	    sf_bprintf(nonce_memo.nonce, sizeof(nonce_memo.nonce), "%s", nonce) == 0) {
+		memcpy(nonce_memo.record, record, len);
+		nonce_memo.len = len;
+	}
+	if (ret_nonce)
+		*ret_nonce = sf_xstrdup(nonce);
+	json_decref(rec);
+	return 0;
+}
+
 /* The stored record of one key: 0 with its nonce (free it) and whether secret matches it
  * (when secret is not NULL); -ENOENT when there is no such key (or namespace). */
 static int key_lookup(struct sf_kv *kv, const char *ns, const char *key_name, const char *secret,
@@ -781,12 +870,12 @@ static int key_lookup(struct sf_kv *kv, const char *ns, const char *key_name, co
 		r = -ENOENT;
 	else if (reply->type != SF_KV_REPLY_STR)
 		r = -EPROTO;
+	else if (!ret_match) /* the key check of a request */
+		r = record_nonce(reply->str, reply->len, ret_nonce);
 	else
 		r = key_record_parse(reply->str, reply->len, &rec, &hash, &nonce);
-	if (r == 0) {
-		if (ret_match)
-			*ret_match = secret &&
-				     crypto_pwhash_str_verify(hash, secret, strlen(secret)) == 0;
+	if (r == 0 && ret_match) {
+		*ret_match = secret && crypto_pwhash_str_verify(hash, secret, strlen(secret)) == 0;
 		if (ret_nonce)
 			*ret_nonce = sf_xstrdup(nonce);
 		json_decref(rec);
@@ -846,18 +935,14 @@ void api_ns_audit(struct api_ctx *ctx, const char *ns, const char *message, json
 
 /* ---- tokens on requests ---- */
 
-/* Upstream adds an audit event "token used to authenticate request" to the caller's namespace
- * on every authenticated call (spec 1.3). We deliberately do not: it would put one event per
- * API call into the event stream. Failed logins, revoked tokens and changes to namespaces and
- * keys are audited instead. */
-int api_auth_check(struct api_ctx *ctx, const char *authorization_header,
-		   struct api_caller *ret_caller, struct api_response *resp)
+int api_auth_token_check(struct api_ctx *ctx, const char *authorization_header,
+			 struct api_token_claims *ret_claims, struct api_response *resp)
 {
+	const struct api_token_claims *cached;
 	struct api_token_claims tc;
-	struct api_caller caller = {0};
+	int64_t now = (int64_t)time(NULL);
 	const char *token;
 	json_t *claims = NULL;
-	char *nonce = NULL;
 	int r;
 
 	if (!auth_secret)
@@ -869,38 +954,85 @@ int api_auth_check(struct api_ctx *ctx, const char *authorization_header,
 	token = authorization_header + 7;
 	token += strspn(token, " ");
 
-	if (api_token_decode(auth_secret, token, &claims) < 0)
-		return api_error(resp, 401, "invalid JWT in Authorization header");
-	r = api_token_claims_check(claims, ctx->cfg->zone, (int64_t)time(NULL), &tc);
-	json_decref(claims);
+	cached = token_cache_find(token, strlen(token));
+	if (cached) {
+		r = api_token_claims_time_check(cached, now);
+		if (r == 0)
+			tc = *cached;
+	} else {
+		if (api_token_decode(auth_secret, token, &claims) < 0)
+			return api_error(resp, 401, "invalid JWT in Authorization header");
+		r = api_token_claims_check(claims, ctx->cfg->zone, now, &tc);
+		json_decref(claims);
+		if (r == 0)
+			token_cache_add(token, strlen(token), &tc);
+	}
 	if (r == -EKEYEXPIRED)
 		return api_error(resp, 401, "token expired");
 	if (r == -EAGAIN)
 		return api_error(resp, 401, "token not yet valid");
 	if (r < 0)
 		return api_error(resp, 401, "invalid token");
+	*ret_claims = tc;
+	return 0;
+}
+
+void api_auth_prefetch(struct api_ctx *ctx, const struct api_token_claims *claims)
+{
+	char *key;
+
+	/* key_lookup() asks nothing for a name no namespace can have */
+	if (!api_namespace_name_is_valid(claims->namespace))
+		return;
+	key = ns_key(ctx->kv, claims->namespace, ":keys"); /* as key_lookup() asks */
+	sf_kv_prefetch_cmd(ctx->kv, "HGET", key, claims->keyname, NULL);
+	free(key);
+}
+
+int api_auth_key_check(struct api_ctx *ctx, const struct api_token_claims *tc,
+		       struct api_caller *ret_caller, struct api_response *resp)
+{
+	struct api_caller caller = {0};
+	char *nonce = NULL;
+	int r;
 
 	/* The signature is ours, so the token was issued for this key; is the key still the
 	 * same? A key entry exists only while its namespace does (see the layout above). */
-	r = key_lookup(ctx->kv, tc.namespace, tc.keyname, NULL, &nonce, NULL);
+	r = key_lookup(ctx->kv, tc->namespace, tc->keyname, NULL, &nonce, NULL);
 	if (r < 0 && r != -ENOENT && r != -EBADMSG)
 		return r;
-	if (r < 0 || strcmp(nonce, tc.nonce) != 0) {
+	if (r < 0 || strcmp(nonce, tc->nonce) != 0) {
 		free(nonce);
-		sf_log_info_rl("revoked token presented for namespace '%s' key '%s'", tc.namespace,
-			       tc.keyname);
-		if (api_ns_exists(ctx->kv, tc.namespace) == 0)
-			api_ns_audit(ctx, tc.namespace, "attempt to use revoked token",
-				     json_pack("{s:s}", "keyname", tc.keyname));
+		sf_log_info_rl("revoked token presented for namespace '%s' key '%s'", tc->namespace,
+			       tc->keyname);
+		if (api_ns_exists(ctx->kv, tc->namespace) == 0)
+			api_ns_audit(ctx, tc->namespace, "attempt to use revoked token",
+				     json_pack("{s:s}", "keyname", tc->keyname));
 		return api_error(resp, 401, "token revoked");
 	}
 	free(nonce);
 
-	memcpy(caller.namespace, tc.namespace, sizeof(caller.namespace));
-	memcpy(caller.keyname, tc.keyname, sizeof(caller.keyname));
+	memcpy(caller.namespace, tc->namespace, sizeof(caller.namespace));
+	memcpy(caller.keyname, tc->keyname, sizeof(caller.keyname));
 	caller.is_system = strcmp(caller.namespace, API_SYSTEM_NAMESPACE) == 0;
 	*ret_caller = caller;
 	return 0;
+}
+
+/* Upstream adds an audit event "token used to authenticate request" to the caller's namespace
+ * on every authenticated call (spec 1.3). We deliberately do not: it would put one event per
+ * API call into the event stream. Failed logins, revoked tokens and changes to namespaces and
+ * keys are audited instead. */
+int api_auth_check(struct api_ctx *ctx, const char *authorization_header,
+		   struct api_caller *ret_caller, struct api_response *resp)
+{
+	struct api_token_claims tc;
+	int r;
+
+	r = api_auth_token_check(ctx, authorization_header, &tc, resp);
+	if (r < 0 || resp->status != 200)
+		return r;
+	return api_auth_key_check(ctx, &tc, ret_caller, resp);
 }
 
 int api_auth_login(struct api_ctx *ctx, const char *ns, const char *key, char **ret_token)

@@ -35,9 +35,24 @@ struct sf_kv;
 int api_auth_bootstrap(struct api_ctx *ctx);
 
 /* Check "Authorization: Bearer <JWT>". 0 with ret_caller filled; or 0 with resp set to a 401
- * error (check resp->status != 200); <0 only for internal failures (Redis down: -ECONN*). */
+ * error (check resp->status != 200); <0 only for internal failures (Redis down: -ECONN*).
+ * It is api_auth_token_check() then api_auth_key_check(); between the two, http.c prefetches
+ * (sf_kv_prefetch_*) the key check's read with api_auth_prefetch() and the handler's reads, so
+ * that they share one round trip to Redis. */
 int api_auth_check(struct api_ctx *ctx, const char *authorization_header /* may be NULL */,
 		   struct api_caller *ret_caller, struct api_response *resp);
+
+struct api_token_claims;
+/* The token alone (signature, algorithm, claims, expiry): 0 with ret_claims; 0 with resp set
+ * to a 401; -ENOKEY before api_auth_bootstrap(). Asks nothing of Redis. */
+int api_auth_token_check(struct api_ctx *ctx, const char *authorization_header /* may be NULL */,
+			 struct api_token_claims *ret_claims, struct api_response *resp);
+/* Queue the read api_auth_key_check() is about to make (kv.h's prefetch). */
+void api_auth_prefetch(struct api_ctx *ctx, const struct api_token_claims *claims);
+/* Is the token's key still there with the token's nonce? 0 with ret_caller; 0 with resp set to
+ * 401 "token revoked" (audited); <0 for Redis failures. */
+int api_auth_key_check(struct api_ctx *ctx, const struct api_token_claims *claims,
+		       struct api_caller *ret_caller, struct api_response *resp);
 
 /* Whether the namespace exists (false also when Redis cannot be asked; logged). */
 bool api_namespace_exists(struct api_ctx *ctx, const char *ns);
@@ -66,6 +81,7 @@ struct api_token_claims {
 	char keyname[256];
 	char nonce[128];
 	int64_t exp;
+	int64_t nbf; /* INT64_MIN when the token has none */
 };
 
 /* A signed HS256 token with upstream's claims (sub = [namespace, keyname], iss, nonce, fresh
@@ -80,6 +96,9 @@ int api_token_decode(const char *secret, const char *token, json_t **ret_claims)
  * non-empty strings that fit, type not "access", iss not issuer, nonce not a string). */
 int api_token_claims_check(const json_t *claims, const char *issuer, int64_t now,
 			   struct api_token_claims *ret_claims);
+/* The time checks alone, again, on claims that passed api_token_claims_check() earlier:
+ * -EAGAIN before nbf (the same skew), -EKEYEXPIRED past exp. */
+int api_token_claims_time_check(const struct api_token_claims *claims, int64_t now);
 
 /* ---- the namespace store (Redis; used by h_auth.c) ---- */
 

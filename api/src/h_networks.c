@@ -21,6 +21,7 @@
 #include "sf/err.h"
 #include "sf/ipv4.h"
 #include "sf/json.h"
+#include "sf/kv.h"
 #include "sf/log.h"
 #include "sf/store.h"
 #include "sf/util.h"
@@ -478,6 +479,16 @@ static int network_get(struct api_ctx *ctx, const struct api_request *req,
 	r = ok_view(ctx, resp, n);
 	sf_network_free(n);
 	return r;
+}
+
+/* Its reads, when <ref> is a uuid (sf_network_get, then sf_network_view). A name is resolved
+ * through the indexes: nothing to guess. */
+static void network_get_prefetch(struct api_ctx *ctx, const struct api_request *req)
+{
+	char uuid[SF_UUID_STRLEN];
+
+	if (uuid_normalize(req->params[0], uuid))
+		sf_network_view_prefetch(ctx->kv, uuid);
 }
 
 /* ---- DELETE /networks/<ref> (1.5.5) ---- */
@@ -961,5 +972,10 @@ const struct api_route api_routes_networks[] = {
 	{"DELETE", "/networks/<ref>/route/<address>", NULL, 0, network_unroute},
 	{"POST", "/networks/<ref>/dns", "networks-dns-post.json", 0, network_dns_post},
 	{"DELETE", "/networks/<ref>/dns", "networks-dns-delete.json", 0, network_dns_delete},
+	{0},
+};
+
+const struct api_prefetch api_prefetch_networks[] = {
+	{"GET", "/networks/<ref>", network_get_prefetch},
 	{0},
 };

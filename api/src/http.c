@@ -145,6 +145,29 @@ struct incoming {
 	const char *request_id;
 };
 
+/* api_auth_check() with one round trip to Redis for the key check and the reads the route's
+ * handler is about to make (api_route_prefetch()): the token is checked first, so a bad one
+ * costs no round trip; a failed send is the key check's failure, as it would have been. */
+static int authenticate(struct api_ctx *ctx, const struct api_route *route,
+			const char *authorization, struct api_request *req,
+			struct api_response *resp)
+{
+	api_prefetch_fn prefetch = api_route_prefetch(route);
+	struct api_token_claims tc;
+	int r;
+
+	r = api_auth_token_check(ctx, authorization, &tc, resp);
+	if (r < 0 || resp->status != 200)
+		return r;
+	api_auth_prefetch(ctx, &tc);
+	if (prefetch)
+		prefetch(ctx, req);
+	r = sf_kv_prefetch_send(ctx->kv);
+	if (r < 0)
+		return r;
+	return api_auth_key_check(ctx, &tc, &req->caller, resp);
+}
+
 static void serve(struct api_http *h, const struct incoming *in, struct api_response *resp)
 {
 	struct api_request req = {
@@ -155,7 +178,7 @@ static void serve(struct api_http *h, const struct incoming *in, struct api_resp
 	};
 	const struct api_route *route;
 	const struct sf_schema *schema;
-	struct api_ctx *ctx;
+	struct api_ctx *ctx = NULL;
 	struct sf_diag diag = {0};
 	json_t *body = NULL;
 	char *buf;
@@ -192,7 +215,7 @@ static void serve(struct api_http *h, const struct incoming *in, struct api_resp
 		goto out;
 	}
 	if (!(route->flags & API_PUBLIC)) {
-		r = api_auth_check(ctx, in->authorization, &req.caller, resp);
+		r = authenticate(ctx, route, in->authorization, &req, resp);
 		if (r < 0) {
 			internal_error(resp, r, "authentication");
 			goto out;
@@ -219,6 +242,8 @@ static void serve(struct api_http *h, const struct incoming *in, struct api_resp
 	if (r < 0)
 		internal_error(resp, r, route->pattern);
 out:
+	if (ctx)
+		sf_kv_prefetch_drop(ctx->kv); /* what the handler did not ask for */
 	json_decref(body);
 	free(buf);
 }

@@ -140,6 +140,18 @@ int api_route_match(const char *method, const char *path, const struct api_route
 				  ret_route, ret_params, ret_n, ret_buf, buf_size);
 }
 
+static const struct api_prefetch *const prefetch_groups[] = {api_prefetch_networks};
+
+api_prefetch_fn api_route_prefetch(const struct api_route *route)
+{
+	for (size_t g = 0; g < SF_ARRAY_SIZE(prefetch_groups); g++)
+		for (const struct api_prefetch *p = prefetch_groups[g]; p->pattern; p++)
+			if (strcmp(p->pattern, route->pattern) == 0 &&
+			    strcmp(p->method, route->method) == 0)
+				return p->prefetch;
+	return NULL;
+}
+
 /* ---- body schemas ---- */
 
 struct named_schema {

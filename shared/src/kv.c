@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The store's backend-neutral layer: handles (struct sf_kv pairs a class with its context),
- * replies, argv helpers, MULTI/EXEC batches and Lua scripts named by their SHA1. Every
+ * replies, argv helpers, MULTI/EXEC batches, prefetched replies and Lua scripts named by their
+ * SHA1. Every
  * implementation (kv_redis.c; tests/fakes/kv_fake.c) provides only the struct sf_kv_class.
  */
 #include <assert.h>
@@ -19,15 +20,26 @@ SF_LOG_MODULE("kv");
 
 #define KV_DEFAULT_PREFIX "sf:"
 
+struct sf_kv_batch {
+	size_t n, cap;
+	struct sf_kv_argv *cmds; /* argv and argvlen of each are owned copies */
+};
+
+/* A prefetched command (one-command batch) or transaction, and its reply once sent. */
+struct prefetch_entry {
+	struct sf_kv_batch *cmds;
+	bool exec;
+	struct sf_kv_reply *reply; /* owned until taken */
+};
+
 struct sf_kv {
 	const struct sf_kv_class *cls;
 	void *ctx;
 	char *prefix;
-};
-
-struct sf_kv_batch {
-	size_t n, cap;
-	struct sf_kv_argv *cmds; /* argv and argvlen of each are owned copies */
+	struct prefetch_entry *pf; /* queued, or kept once sent */
+	size_t pf_n, pf_cap;
+	size_t pf_next; /* the next entry to hand out */
+	bool pf_sent;
 };
 
 struct sf_kv_script {
@@ -47,10 +59,14 @@ struct sf_kv *sf_kv_new_with_class(const struct sf_kv_class *cls, void *ctx, con
 	return kv;
 }
 
+static void prefetch_clear(struct sf_kv *kv);
+
 void sf_kv_free(struct sf_kv *kv)
 {
 	if (!kv)
 		return;
+	prefetch_clear(kv);
+	free(kv->pf);
 	kv->cls->free(kv->ctx);
 	free(kv->prefix);
 	free(kv);
@@ -185,6 +201,145 @@ static int reply_finish(struct sf_kv_reply *reply, const char *what, int what_le
 	return 0;
 }
 
+/* ---- prefetch (kv.h) ---- */
+
+static void prefetch_clear(struct sf_kv *kv)
+{
+	for (size_t i = 0; i < kv->pf_n; i++) {
+		sf_kv_batch_free(kv->pf[i].cmds);
+		sf_kv_reply_free(kv->pf[i].reply);
+	}
+	kv->pf_n = kv->pf_next = 0;
+	kv->pf_sent = false;
+}
+
+static bool argv_equal(const struct sf_kv_argv *a, const struct sf_kv_argv *b)
+{
+	if (a->argc != b->argc)
+		return false;
+	for (int i = 0; i < a->argc; i++)
+		if (a->argvlen[i] != b->argvlen[i] ||
+		    memcmp(a->argv[i], b->argv[i], a->argvlen[i]) != 0)
+			return false;
+	return true;
+}
+
+/* The kept reply of exactly these commands if it is the next one, else NULL after dropping
+ * every entry: the caller then asks the server. */
+static struct sf_kv_reply *prefetch_take(struct sf_kv *kv, const struct sf_kv_argv *cmds, size_t n,
+					 bool exec)
+{
+	struct prefetch_entry *e = kv->pf_next < kv->pf_n ? &kv->pf[kv->pf_next] : NULL;
+	struct sf_kv_reply *reply;
+
+	if (!e)
+		return NULL;
+	if (!kv->pf_sent || e->exec != exec || e->cmds->n != n)
+		goto miss;
+	for (size_t i = 0; i < n; i++)
+		if (!argv_equal(&e->cmds->cmds[i], &cmds[i]))
+			goto miss;
+	reply = e->reply;
+	e->reply = NULL;
+	if (++kv->pf_next == kv->pf_n)
+		prefetch_clear(kv);
+	return reply;
+miss:
+	prefetch_clear(kv);
+	return NULL;
+}
+
+static void prefetch_push(struct sf_kv *kv, struct sf_kv_batch *cmds, bool exec)
+{
+	if (kv->pf_sent)
+		prefetch_clear(kv); /* a new round */
+	if (kv->pf_n == kv->pf_cap) {
+		kv->pf_cap = kv->pf_cap ? 2 * kv->pf_cap : 4;
+		kv->pf = sf_xrealloc(kv->pf, kv->pf_cap * sizeof(*kv->pf));
+	}
+	kv->pf[kv->pf_n++] = (struct prefetch_entry){.cmds = cmds, .exec = exec};
+}
+
+static const char **argv_from_va(const char *cmd, va_list ap, int *ret_argc);
+
+void sf_kv_prefetch_cmd(struct sf_kv *kv, const char *cmd, ...)
+{
+	struct sf_kv_batch *b = sf_kv_batch_new();
+	const char **argv;
+	va_list ap;
+	int argc;
+
+	va_start(ap, cmd);
+	argv = argv_from_va(cmd, ap, &argc);
+	va_end(ap);
+	sf_kv_batch_addv(b, argc, argv, NULL);
+	free(argv);
+	prefetch_push(kv, b, false);
+}
+
+void sf_kv_prefetch_exec(struct sf_kv *kv, const struct sf_kv_batch *b)
+{
+	struct sf_kv_batch *copy = sf_kv_batch_new();
+
+	for (size_t i = 0; i < b->n; i++)
+		sf_kv_batch_addv(copy, b->cmds[i].argc, b->cmds[i].argv, b->cmds[i].argvlen);
+	prefetch_push(kv, copy, true);
+}
+
+/* The items one by one, for a class without a pipeline. */
+static int pipeline_each(struct sf_kv *kv, const struct sf_kv_pipe_item *items, size_t n,
+			 struct sf_kv_reply **ret_replies)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = items[i].exec
+			    ? kv->cls->exec(kv->ctx, items[i].cmds, items[i].n, &ret_replies[i])
+			    : kv->cls->command(kv->ctx, items[i].cmds, &ret_replies[i]);
+	return r;
+}
+
+int sf_kv_prefetch_send(struct sf_kv *kv)
+{
+	struct sf_kv_pipe_item *items;
+	struct sf_kv_reply **replies;
+	size_t n = kv->pf_n;
+	int r;
+
+	if (kv->pf_sent || n == 0)
+		return 0;
+	items = sf_xcalloc(n, sizeof(*items));
+	replies = sf_xcalloc(n, sizeof(*replies));
+	for (size_t i = 0; i < n; i++)
+		items[i] = (struct sf_kv_pipe_item){.cmds = kv->pf[i].cmds->cmds,
+						    .n = kv->pf[i].cmds->n,
+						    .exec = kv->pf[i].exec};
+	r = kv->cls->pipeline ? kv->cls->pipeline(kv->ctx, items, n, replies)
+			      : pipeline_each(kv, items, n, replies);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			sf_kv_reply_free(replies[i]);
+		prefetch_clear(kv);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			kv->pf[i].reply = replies[i];
+		kv->pf_sent = true;
+	}
+	free(items);
+	free(replies);
+	return r < 0 ? r : 0;
+}
+
+void sf_kv_prefetch_drop(struct sf_kv *kv)
+{
+	prefetch_clear(kv);
+}
+
+size_t sf_kv_prefetch_kept(const struct sf_kv *kv)
+{
+	return kv->pf_sent ? kv->pf_n - kv->pf_next : 0;
+}
+
 /* ---- commands ---- */
 
 int sf_kv_command(struct sf_kv *kv, int argc, const char *const *argv, const size_t *argvlen,
@@ -203,7 +358,8 @@ int sf_kv_command(struct sf_kv *kv, int argc, const char *const *argv, const siz
 			lens[i] = strlen(argv[i]);
 		cmd.argvlen = lens;
 	}
-	r = kv->cls->command(kv->ctx, &cmd, &reply);
+	reply = prefetch_take(kv, &cmd, 1, false);
+	r = reply ? 0 : kv->cls->command(kv->ctx, &cmd, &reply);
 	if (r >= 0)
 		r = reply_finish(reply, argv[0], (int)cmd.argvlen[0], ret_reply);
 	free(lens);
@@ -259,6 +415,7 @@ int sf_kv_ping(struct sf_kv *kv)
 
 int sf_kv_wait_ready(struct sf_kv *kv, uint64_t timeout_ms)
 {
+	prefetch_clear(kv);
 	return kv->cls->wait_ready(kv->ctx, timeout_ms);
 }
 
@@ -383,7 +540,8 @@ int sf_kv_exec(struct sf_kv *kv, const struct sf_kv_batch *b, struct sf_kv_reply
 	struct sf_kv_reply *reply = NULL;
 	int r;
 
-	r = kv->cls->exec(kv->ctx, b->cmds, b->n, &reply);
+	reply = prefetch_take(kv, b->cmds, b->n, true);
+	r = reply ? 0 : kv->cls->exec(kv->ctx, b->cmds, b->n, &reply);
 	if (r < 0)
 		return r;
 	return reply_finish(reply, "EXEC", 4, ret_reply);
@@ -498,6 +656,7 @@ int sf_kv_script_run(struct sf_kv *kv, const struct sf_kv_script *s, size_t nkey
 
 	if ((nkeys && !keys) || (nargs && !args))
 		return -EINVAL;
+	prefetch_clear(kv); /* never prefetched: anything kept is stale from here on */
 	r = kv->cls->script_run(kv->ctx, s, nkeys, keys, nargs, args, &reply);
 	if (r < 0)
 		return r;

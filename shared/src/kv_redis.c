@@ -278,37 +278,41 @@ static int kv_redis_command(void *ctx, const struct sf_kv_argv *cmd, struct sf_k
 	return 0;
 }
 
-/* MULTI, the commands and EXEC in one pipeline; every reply is read to keep the stream in step.
- * If a command was refused while queueing, EXEC answers EXECABORT: report that first error. */
-static int kv_redis_exec(void *ctx, const struct sf_kv_argv *cmds, size_t n,
-			 struct sf_kv_reply **ret_reply)
+/* Append a command, or MULTI, the commands and EXEC, to the output buffer. */
+static int append_item(struct kv_redis *k, const struct sf_kv_argv *cmds, size_t n, bool exec)
 {
-	struct kv_redis *k = ctx;
-	struct sf_kv_reply *first_err = NULL, *result = NULL;
-	int r;
-
-	r = redis_connect(k);
-	if (r < 0)
-		return r;
-	if (redisAppendCommand(k->c, "MULTI") != REDIS_OK)
+	if (exec && redisAppendCommand(k->c, "MULTI") != REDIS_OK)
 		return redis_drop(k, errno);
 	for (size_t i = 0; i < n; i++)
 		if (redisAppendCommandArgv(k->c, cmds[i].argc, (const char **)cmds[i].argv,
 					   cmds[i].argvlen) != REDIS_OK)
 			return redis_drop(k, errno);
-	if (redisAppendCommand(k->c, "EXEC") != REDIS_OK)
+	if (exec && redisAppendCommand(k->c, "EXEC") != REDIS_OK)
 		return redis_drop(k, errno);
+	return 0;
+}
 
-	for (size_t i = 0; i < n + 2; i++) {
+/* Read the replies of what append_item() sent: a command's reply, or for a transaction the
+ * EXEC reply; every reply is read to keep the stream in step. If a command was refused while
+ * queueing, EXEC answers EXECABORT: report that first error instead. */
+static int read_item(struct kv_redis *k, size_t n, bool exec, struct sf_kv_reply **ret_reply)
+{
+	struct sf_kv_reply *first_err = NULL, *result = NULL;
+	size_t total = exec ? n + 2 : 1;
+
+	for (size_t i = 0; i < total; i++) {
 		redisReply *rr;
 		void *p;
 
 		if (redisGetReply(k->c, &p) != REDIS_OK) {
-			r = redis_drop(k, errno);
-			goto fail;
+			int r = redis_drop(k, errno);
+
+			sf_kv_reply_free(first_err);
+			sf_kv_reply_free(result);
+			return r;
 		}
 		rr = p;
-		if (i == n + 1)
+		if (i == total - 1)
 			result = reply_from_hiredis(rr);
 		else if (rr->type == REDIS_REPLY_ERROR && !first_err)
 			first_err = reply_from_hiredis(rr);
@@ -320,9 +324,43 @@ static int kv_redis_exec(void *ctx, const struct sf_kv_argv *cmds, size_t n,
 	}
 	*ret_reply = result;
 	return 0;
-fail:
-	sf_kv_reply_free(first_err);
-	sf_kv_reply_free(result);
+}
+
+/* MULTI, the commands and EXEC in one pipeline. */
+static int kv_redis_exec(void *ctx, const struct sf_kv_argv *cmds, size_t n,
+			 struct sf_kv_reply **ret_reply)
+{
+	struct kv_redis *k = ctx;
+	int r;
+
+	r = redis_connect(k);
+	if (r >= 0)
+		r = append_item(k, cmds, n, true);
+	if (r >= 0)
+		r = read_item(k, n, true, ret_reply);
+	return r;
+}
+
+/* Every item in one write (hiredis sends its output buffer with the first read), then every
+ * reply. */
+static int kv_redis_pipeline(void *ctx, const struct sf_kv_pipe_item *items, size_t n,
+			     struct sf_kv_reply **ret_replies)
+{
+	struct kv_redis *k = ctx;
+	struct sf_kv_reply **replies = sf_xcalloc(n ? n : 1, sizeof(*replies));
+	int r;
+
+	r = redis_connect(k);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = append_item(k, items[i].cmds, items[i].n, items[i].exec);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = read_item(k, items[i].n, items[i].exec, &replies[i]);
+	if (r >= 0)
+		memcpy(ret_replies, replies, n * sizeof(*replies));
+	else
+		for (size_t i = 0; i < n; i++)
+			sf_kv_reply_free(replies[i]);
+	free(replies);
 	return r;
 }
 
@@ -435,6 +473,7 @@ static const struct sf_kv_class kv_redis_class = {
 	.name = "redis",
 	.command = kv_redis_command,
 	.exec = kv_redis_exec,
+	.pipeline = kv_redis_pipeline,
 	.script_run = kv_redis_script_run,
 	.wait_ready = kv_redis_wait_ready,
 	.free = kv_redis_free,

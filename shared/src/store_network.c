@@ -602,6 +602,22 @@ int sf_network_interfaces(struct sf_kv *kv, const char *uuid, char ***ret_uuids,
 	return 0;
 }
 
+void sf_network_view_prefetch(struct sf_kv *kv, const char *uuid)
+{
+	char *record = net_key(kv, uuid, ""), *metadata = net_key(kv, uuid, ":metadata");
+	struct sf_kv_batch *b = sf_kv_batch_new();
+
+	/* sf_network_get: HGETALL of the record; sf_network_metadata_get (store_subhash_get):
+	 * EXISTS record and HGETALL metadata in one MULTI/EXEC */
+	sf_kv_prefetch_cmd(kv, "HGETALL", record, NULL);
+	sf_kv_batch_add(b, "EXISTS", record, NULL);
+	sf_kv_batch_add(b, "HGETALL", metadata, NULL);
+	sf_kv_prefetch_exec(kv, b);
+	sf_kv_batch_free(b);
+	free(record);
+	free(metadata);
+}
+
 json_t *sf_network_view(struct sf_kv *kv, const struct sf_network *n)
 {
 	json_t *metadata, *view;

@@ -225,6 +225,21 @@ def test_expired_token(api, make_ns, secret):
     error(call(api, "GET", path, forge(secret, c)), 401, "token expired")
 
 
+def test_expiry_checked_on_every_use(api, make_ns, secret):
+    """sf-api keeps the tokens it verified (per thread), but the time checks run again on each
+    request: a token that was accepted is refused once its exp has passed."""
+    ns, key = make_ns()
+    c = claims_of(login(api, ns, key))
+    path = "/auth/namespaces/" + ns
+    c.update(exp=int(time.time()) + 3)
+    token = forge(secret, c)
+    for _ in range(8):  # over several connections, so most threads have seen it
+        assert call(api, "GET", path, token).status_code == 200
+    time.sleep(max(0.0, c["exp"] - time.time()) + 0.2)
+    for _ in range(8):
+        error(call(api, "GET", path, token), 401, "token expired")
+
+
 def test_token_not_yet_valid(api, make_ns, secret):
     ns, key = make_ns()
     c = claims_of(login(api, ns, key))

@@ -338,6 +338,75 @@ static void test_unreachable(void **state)
 	sf_kv_free(down);
 }
 
+/* Prefetch through the pipeline: every reply is read at send time (a write by another
+ * connection afterwards is not seen), handed out in order, and the stream stays in step
+ * through error replies and a transaction refused while queueing. */
+static void test_prefetch_pipeline(void **state)
+{
+	struct sf_kv_options opt = {.prefix = prefix};
+	char *k = sf_kv_key(kv, "pf:k"), *set = sf_kv_key(kv, "pf:set"),
+	     *ctr = sf_kv_key(kv, "pf:ctr"), *tx = sf_kv_key(kv, "pf:tx"), *v;
+	struct sf_kv_batch *bad = sf_kv_batch_new(), *good = sf_kv_batch_new();
+	struct sf_kv_reply *reply;
+	struct sf_kv *other, *down;
+	char url[64];
+
+	(void)state;
+	assert_int_equal(sf_kv_redis_new(redis_url, &opt, &other), 0);
+	assert_int_equal(sf_kv_set(kv, k, "old", 0, 0), 0);
+	assert_int_equal(sf_kv_cmd(kv, NULL, "SADD", set, "m", NULL), 0);
+	sf_kv_batch_add(bad, "SET", tx, "v", NULL);
+	sf_kv_batch_add(bad, "NOSUCHCMD", tx, NULL);
+	sf_kv_batch_add(good, "INCR", ctr, NULL);
+	sf_kv_batch_add(good, "GET", k, NULL);
+
+	sf_kv_prefetch_cmd(kv, "GET", k, NULL);
+	sf_kv_prefetch_exec(kv, bad);
+	sf_kv_prefetch_exec(kv, good);
+	sf_kv_prefetch_cmd(kv, "HGET", set, "f", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 4);
+	assert_int_equal(sf_kv_set(other, k, "new", 0, 0), 0);
+
+	assert_int_equal(sf_kv_get(kv, k, &v), 0);
+	assert_string_equal(v, "old");
+	free(v);
+	assert_int_equal(sf_kv_exec(kv, bad, &reply), -EPROTO); /* EXECABORT: nothing ran */
+	assert_int_equal(sf_kv_exec(kv, good, &reply), 0);
+	assert_int_equal(reply->type, SF_KV_REPLY_ARRAY);
+	assert_int_equal(reply->n, 2);
+	assert_int_equal(reply->elems[0]->integer, 1);
+	assert_string_equal(reply->elems[1]->str, "old");
+	sf_kv_reply_free(reply);
+	assert_int_equal(sf_kv_cmd(kv, NULL, "HGET", set, "f", NULL), -EMEDIUMTYPE);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+
+	/* from the server again, in step */
+	assert_int_equal(sf_kv_get(kv, tx, &v), -ENOENT);
+	assert_int_equal(sf_kv_get(kv, k, &v), 0);
+	assert_string_equal(v, "new");
+	free(v);
+	assert_int_equal(sf_kv_get(kv, ctr, &v), 0); /* the transaction ran once */
+	assert_string_equal(v, "1");
+	free(v);
+
+	/* a server that is not there: the transport error, nothing kept */
+	(void)snprintf(url, sizeof(url), "redis://127.0.0.1:%d", closed_port());
+	assert_int_equal(sf_kv_redis_new(url, NULL, &down), 0);
+	sf_kv_prefetch_cmd(down, "GET", "k", NULL);
+	assert_int_equal(sf_kv_prefetch_send(down), -ECONNREFUSED);
+	assert_int_equal(sf_kv_prefetch_kept(down), 0);
+
+	sf_kv_free(down);
+	sf_kv_free(other);
+	sf_kv_batch_free(bad);
+	sf_kv_batch_free(good);
+	free(k);
+	free(set);
+	free(ctr);
+	free(tx);
+}
+
 /* ops/services.sh VERB redis, for the server of SF_REDIS_URL. */
 static int services(const char *verb)
 {
@@ -399,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_script_noscript_recovery),
 		cmocka_unit_test(test_command_timeout),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_prefetch_pipeline),
 		cmocka_unit_test_teardown(test_server_restart, restart_teardown),
 	};
 

@@ -249,6 +249,140 @@ static void test_exec(void **state)
 	sf_kv_batch_free(b);
 }
 
+static void assert_str_reply(struct sf_kv_reply *reply, const char *want)
+{
+	assert_int_equal(reply->type, SF_KV_REPLY_STR);
+	assert_string_equal(reply->str, want);
+	sf_kv_reply_free(reply);
+}
+
+/* Kept replies answer the same calls in order, without the server (here: while it is down). */
+static void test_prefetch_taken_in_order(void **state)
+{
+	struct sf_kv *kv = *state;
+	struct sf_kv_batch *b = sf_kv_batch_new();
+	struct sf_kv_reply *reply;
+	char *v;
+
+	assert_int_equal(sf_kv_cmd(kv, NULL, "HSET", "sf:h", "f", "v1", NULL), 0);
+	assert_int_equal(sf_kv_set(kv, "sf:k", "v2", 0, 0), 0);
+	assert_int_equal(sf_kv_cmd(kv, NULL, "SADD", "sf:set", "m", NULL), 0);
+	sf_kv_batch_add(b, "EXISTS", "sf:h", NULL);
+	sf_kv_batch_add(b, "HGET", "sf:h", "f", NULL);
+
+	assert_int_equal(sf_kv_prefetch_send(kv), 0); /* nothing queued: nothing to do */
+	sf_kv_prefetch_cmd(kv, "HGET", "sf:h", "f", NULL);
+	sf_kv_prefetch_exec(kv, b);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:k", NULL);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:set", NULL); /* WRONGTYPE */
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 4);
+
+	sf_kv_fake_set_down(kv, true);
+	assert_int_equal(sf_kv_cmd(kv, &reply, "HGET", "sf:h", "f", NULL), 0);
+	assert_str_reply(reply, "v1");
+	assert_int_equal(sf_kv_exec(kv, b, &reply), 0);
+	assert_int_equal(reply->type, SF_KV_REPLY_ARRAY);
+	assert_int_equal(reply->n, 2);
+	assert_int_equal(reply->elems[0]->integer, 1);
+	assert_string_equal(reply->elems[1]->str, "v1");
+	sf_kv_reply_free(reply);
+	assert_int_equal(sf_kv_get(kv, "sf:k", &v), 0);
+	assert_string_equal(v, "v2");
+	free(v);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 1);
+	assert_int_equal(sf_kv_get(kv, "sf:set", &v), -EMEDIUMTYPE); /* as sf_kv_get() says */
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+	assert_int_equal(sf_kv_get(kv, "sf:k", &v), -ECONNREFUSED); /* each reply once */
+	sf_kv_fake_set_down(kv, false);
+	sf_kv_batch_free(b);
+}
+
+/* The first call that is not the next kept entry drops them all and goes to the server. */
+static void test_prefetch_mismatch_drops(void **state)
+{
+	struct sf_kv *kv = *state;
+	struct sf_kv_batch *b = sf_kv_batch_new();
+	struct sf_kv_reply *reply;
+	char *v;
+
+	assert_int_equal(sf_kv_set(kv, "sf:a", "old", 0, 0), 0);
+	assert_int_equal(sf_kv_set(kv, "sf:b", "b", 0, 0), 0);
+
+	/* out of order */
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:b", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	sf_kv_fake_set_down(kv, true);
+	assert_int_equal(sf_kv_get(kv, "sf:b", &v), -ECONNREFUSED);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+	assert_int_equal(sf_kv_get(kv, "sf:a", &v), -ECONNREFUSED);
+	sf_kv_fake_set_down(kv, false);
+
+	/* a write of our own in between: the read after it sees the write */
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_set(kv, "sf:a", "new", 0, 0), 0);
+	assert_int_equal(sf_kv_get(kv, "sf:a", &v), 0);
+	assert_string_equal(v, "new");
+	free(v);
+
+	/* same arguments but a command where a transaction was kept, and the reverse */
+	sf_kv_batch_add(b, "GET", "sf:a", NULL);
+	sf_kv_prefetch_exec(kv, b);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_set(kv, "sf:a", "newer", 0, 0), 0); /* (kept: "new") */
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_exec(kv, b, &reply), 0);
+	assert_string_equal(reply->elems[0]->str, "newer");
+	sf_kv_reply_free(reply);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+
+	/* an error reply is kept like any other (here: arity), then a longer argument list */
+	sf_kv_prefetch_cmd(kv, "HGET", "sf:h", NULL);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_cmd(kv, &reply, "HGET", "sf:h", NULL), -EPROTO);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 1);
+	sf_kv_prefetch_drop(kv);
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_cmd(kv, &reply, "GET", "sf:a", "x", NULL), -EPROTO);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+
+	/* queued, never sent: a call drops the queue, and a later send sends nothing */
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_get(kv, "sf:b", &v), 0);
+	free(v);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+
+	/* sf_kv_prefetch_drop() */
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	assert_int_equal(sf_kv_prefetch_send(kv), 0);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 1);
+	sf_kv_prefetch_drop(kv);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+	sf_kv_batch_free(b);
+}
+
+/* A failed send keeps nothing and reports the transport error. */
+static void test_prefetch_down(void **state)
+{
+	struct sf_kv *kv = *state;
+
+	sf_kv_prefetch_cmd(kv, "GET", "sf:a", NULL);
+	sf_kv_fake_set_down(kv, true);
+	assert_int_equal(sf_kv_prefetch_send(kv), -ECONNREFUSED);
+	assert_int_equal(sf_kv_prefetch_kept(kv), 0);
+	sf_kv_fake_set_down(kv, false);
+	assert_int_equal(sf_kv_cmd(kv, NULL, "GET", "sf:a", NULL), 0);
+}
+
 static int incr_by(struct sf_kv *kv, size_t nkeys, const char *const *keys, size_t nargs,
 		   const char *const *args, void *userdata, struct sf_kv_reply **ret_reply)
 {
@@ -377,6 +511,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scripts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_taken_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_mismatch_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_down, setup, teardown),
 		cmocka_unit_test(test_redis_url),
 	};

@@ -132,6 +132,37 @@ void sf_kv_batch_addv(struct sf_kv_batch *b, int argc, const char *const *argv,
 size_t sf_kv_batch_size(const struct sf_kv_batch *b);
 int sf_kv_exec(struct sf_kv *kv, const struct sf_kv_batch *b, struct sf_kv_reply **ret_reply);
 
+/* ---- prefetch: reads sent ahead, in one round trip ---- */
+
+/*
+ * A caller that knows which reads are coming (sf-api: the token check's and its handler's) can
+ * queue them, send them all in one round trip (a pipeline, not a transaction: each command or
+ * MULTI/EXEC runs as it would alone), and have the later calls answered from the replies:
+ *
+ *	sf_kv_prefetch_cmd(kv, "HGET", keys, name, NULL);
+ *	sf_kv_prefetch_exec(kv, batch);               copied; as sf_kv_exec(kv, batch) sends it
+ *	r = sf_kv_prefetch_send(kv);                  one round trip
+ *	... sf_kv_cmd(kv, &reply, "HGET", keys, name, NULL) takes the first kept reply,
+ *	    sf_kv_exec(kv, batch, &reply) the second, with sf_kv_cmd()'s and sf_kv_exec()'s
+ *	    results as if the command had been sent then ...
+ *	sf_kv_prefetch_drop(kv);                      what was not asked for
+ *
+ * Kept replies are handed out strictly in order, each once. The first sf_kv_command,
+ * sf_kv_exec or sf_kv_script_run on the handle that is not exactly the next kept entry (same
+ * arguments, byte for byte) drops every kept reply and goes to the server: so a reply is never
+ * used after the handle sent anything else, a write of the caller's own included, and a wrong
+ * guess costs only the wasted reads. sf_kv_prefetch_send() fails with the transport error (the
+ * connection is dropped, nothing is kept); error replies of single commands are kept and turn
+ * into -errno when taken, as sf_kv_cmd() would return them.
+ */
+void sf_kv_prefetch_cmd(struct sf_kv *kv, const char *cmd, ...) SF_KV_SENTINEL;
+void sf_kv_prefetch_exec(struct sf_kv *kv, const struct sf_kv_batch *b);
+int sf_kv_prefetch_send(struct sf_kv *kv);
+/* Forget the queued and the kept entries. */
+void sf_kv_prefetch_drop(struct sf_kv *kv);
+/* How many kept replies are not taken yet. */
+size_t sf_kv_prefetch_kept(const struct sf_kv *kv);
+
 /* ---- Lua ---- */
 
 /* Keep the script and compute its SHA1; does not talk to the server, so it works before Redis
@@ -153,6 +184,13 @@ struct sf_kv_argv {
 	const size_t *argvlen; /* never NULL here */
 };
 
+/* One element of a pipeline: a command (n == 1, !exec) or a transaction of n commands. */
+struct sf_kv_pipe_item {
+	const struct sf_kv_argv *cmds;
+	size_t n;
+	bool exec;
+};
+
 /* Replies of whole commands may be error replies; the generic layer turns those into -errno. */
 struct sf_kv_class {
 	const char *name;
@@ -160,6 +198,11 @@ struct sf_kv_class {
 	/* ret_reply: the EXEC array, or an error reply if the transaction did not run */
 	int (*exec)(void *ctx, const struct sf_kv_argv *cmds, size_t n,
 		    struct sf_kv_reply **ret_reply);
+	/* Optional: the items in one round trip; ret_replies[i] is what command or exec would
+	 * have returned for item i (all written on success, none on failure). NULL: the generic
+	 * layer runs the items one by one. */
+	int (*pipeline)(void *ctx, const struct sf_kv_pipe_item *items, size_t n,
+			struct sf_kv_reply **ret_replies);
 	int (*script_run)(void *ctx, const struct sf_kv_script *s, size_t nkeys,
 			  const char *const *keys, size_t nargs, const char *const *args,
 			  struct sf_kv_reply **ret_reply);

@@ -117,6 +117,10 @@ int sf_network_dns_delete(struct sf_kv *kv, const char *uuid, const char *name);
 int sf_network_interfaces(struct sf_kv *kv, const char *uuid, char ***ret_uuids, size_t *ret_n);
 /* The wire view of spec 1.5 (vxlan_id, version 6, metadata included). */
 json_t *sf_network_view(struct sf_kv *kv, const struct sf_network *n);
+/* Queue (sf_kv_prefetch_*, sf/kv.h) the reads that sf_network_get() then sf_network_view()
+ * make for uuid, so that a caller's next round trip carries them. Here, beside them, so that
+ * the two change together; a mismatch would only cost the round trips back. */
+void sf_network_view_prefetch(struct sf_kv *kv, const char *uuid);
 
 /* ---- IPAM (spec 4). ipam uuid = network uuid, or "floating". ---- */
 
