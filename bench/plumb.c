@@ -258,7 +258,8 @@ static const char *ns_of(const struct plumb *p, const struct nn_desired *d, cons
 	return op->where == NN_AT_NET ? d->uuid : p->cfg.node_netns;
 }
 
-/* One command line for op, or -EINVAL for an operation a new network's plan never holds. */
+/* One command line for op ("" for none), or -EINVAL for an operation a new network's plan never
+ * holds. */
 static int op_command(const struct plumb *p, const struct nn_desired *d, const struct nn_op *op,
 		      const char *nft_file, char *buf, size_t size)
 {
@@ -324,6 +325,9 @@ static int op_command(const struct plumb *p, const struct nn_desired *d, const s
 	case NN_OP_NFT_APPLY:
 		(void)snprintf(buf, size, "ip netns exec %s nft -f %s", ns, nft_file);
 		return 0;
+	case NN_OP_NO_IPV6: /* ours only: upstream leaves IPv6 on, so its commands do too */
+		buf[0] = '\0';
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -373,7 +377,7 @@ static int cmd_commands(struct plumb *p, unsigned n)
 	r = write_text(nft_file, text);
 	for (size_t i = 0; r == 0 && i < ops.n; i++) {
 		r = op_command(p, &d, &ops.ops[i], nft_file, line, sizeof(line));
-		if (r == 0)
+		if (r == 0 && line[0])
 			(void)printf("%s\n", line);
 	}
 	if (r == 0) {
