@@ -1161,7 +1161,8 @@ def scale_figures(sy, rep, uuids, per100, rss, deploy, seen):
     if seen:
         rep.note(5, "Reconcile passes logged while the networks were being created "
                     "(networks: ms): " + ", ".join(f"{k}: {v}" for k, v in seen)
-                    + ". Each pass holds the worker's only thread: jobs wait behind it.")
+                    + ". A pass works in slices and the deploy jobs take turns in between, so "
+                    "these wall times include jobs.")
     if (not f.met or ratio > 1.5) and have_perf():
         o = sy.nn.log_size()
         if passes[-1] < 10000:  # a short one: ask for it, profile all of it
