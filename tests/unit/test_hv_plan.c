@@ -30,12 +30,17 @@
 #define NET "9d3e4f50-1111-4222-8333-944455556666"
 #define MAC "02:00:00:12:34:56"
 
-#define COMMON                                                              \
-	"link_add_bridge br-vxlan-00002a mtu=1450 ageing=0\n"               \
-	"link_set_up br-vxlan-00002a\n"                                     \
-	"link_add_vxlan vxlan-00002a vni=42 port=4789 dev=mesh0 mtu=1450\n" \
-	"link_set_master vxlan-00002a br-vxlan-00002a\n"                    \
-	"link_set_up vxlan-00002a\n"
+/* fresh devices: IPv6 off, and arp_notify on the bridge and the VXLAN device (spec 6.5) */
+#define FRESH(dev) "sysctl_set ipv6/conf/" dev "/disable_ipv6=1\n"
+#define NOTIFY(dev) "sysctl_set ipv4/conf/" dev "/arp_notify=1\n"
+#define VXLAN_FRESH(port)                                                               \
+	"link_add_vxlan vxlan-00002a vni=42 port=" port                                 \
+	" dev=mesh0 mtu=1450\n" FRESH("vxlan-00002a")                                   \
+		NOTIFY("vxlan-00002a") "link_set_master vxlan-00002a br-vxlan-00002a\n" \
+				       "link_set_up vxlan-00002a\n"
+#define COMMON                                                                         \
+	"link_add_bridge br-vxlan-00002a mtu=1450 ageing=0\n" FRESH("br-vxlan-00002a") \
+		NOTIFY("br-vxlan-00002a") "link_set_up br-vxlan-00002a\n" VXLAN_FRESH("4789")
 
 struct fixture {
 	struct sf_netops *ops; /* the fake: its root namespace is the node namespace */
@@ -116,9 +121,10 @@ static void test_plug_tap_fresh_then_nothing(void **state)
 	struct sf_link l;
 
 	plug(f, &f->tap, NULL);
-	assert_calls(f->ops, COMMON "link_add_tap tap-6f1c1f2e mtu=1450 mac=" MAC "\n"
-				    "link_set_master tap-6f1c1f2e br-vxlan-00002a\n"
-				    "link_set_up tap-6f1c1f2e\n");
+	assert_calls(f->ops, COMMON
+		     "link_add_tap tap-6f1c1f2e mtu=1450 mac=" MAC
+		     "\n" FRESH("tap-6f1c1f2e") "link_set_master tap-6f1c1f2e br-vxlan-00002a\n"
+						"link_set_up tap-6f1c1f2e\n");
 	assert_int_equal(sf_netops_link_get(f->ops, "tap-6f1c1f2e", &l), 0);
 	assert_string_equal(l.kind, "tun");
 	assert_string_equal(l.master_name, "br-vxlan-00002a");
@@ -140,9 +146,9 @@ static void test_plug_veth_fresh(void **state)
 	assert_calls(f->ops,
 		     COMMON "link_add_veth vi-6f1c1f2e peer=eth0 mtu=1450 peer_netns=inst1\n"
 			    "@inst1 link_set_mac eth0 " MAC "\n"
-			    "@inst1 link_set_up eth0\n"
-			    "link_set_master vi-6f1c1f2e br-vxlan-00002a\n"
-			    "link_set_up vi-6f1c1f2e\n");
+			    "@inst1 link_set_up eth0\n" FRESH(
+				    "vi-6f1c1f2e") "link_set_master vi-6f1c1f2e br-vxlan-00002a\n"
+						   "link_set_up vi-6f1c1f2e\n");
 	/* the instance's end: in its namespace, with the interface's MAC and the MTU */
 	assert_int_equal(sf_netops_at(f->ops, "inst1", &inst), 0);
 	assert_int_equal(sf_netops_link_get(inst, "eth0", &l), 0);
@@ -194,10 +200,7 @@ static void test_repairs(void **state)
 	assert_int_equal(sf_netops_link_set_nomaster(f->ops, "vi-6f1c1f2e"), 0);
 	sf_netops_fake_clear_calls(f->ops);
 	plug(f, &f->veth, &changes);
-	assert_calls(f->ops, "link_add_vxlan vxlan-00002a vni=42 port=4789 dev=mesh0 mtu=1450\n"
-			     "link_set_master vxlan-00002a br-vxlan-00002a\n"
-			     "link_set_up vxlan-00002a\n"
-			     "link_set_master vi-6f1c1f2e br-vxlan-00002a\n");
+	assert_calls(f->ops, VXLAN_FRESH("4789") "link_set_master vi-6f1c1f2e br-vxlan-00002a\n");
 	assert_int_equal(changes.n, 2);
 	assert_string_equal(changes.v[0], "vxlan-00002a missing");
 	assert_string_equal(changes.v[1], "vi-6f1c1f2e was not on br-vxlan-00002a");
@@ -206,10 +209,7 @@ static void test_repairs(void **state)
 	/* another port (a VXLAN made by someone with the kernel's port): made again */
 	f->net.vxlan_port = 8472;
 	assert_int_equal(hv_net_ensure(f->ops, &f->net, &changes), 0);
-	assert_calls(f->ops, "link_del vxlan-00002a\n"
-			     "link_add_vxlan vxlan-00002a vni=42 port=8472 dev=mesh0 mtu=1450\n"
-			     "link_set_master vxlan-00002a br-vxlan-00002a\n"
-			     "link_set_up vxlan-00002a\n");
+	assert_calls(f->ops, "link_del vxlan-00002a\n" VXLAN_FRESH("8472"));
 	assert_int_equal(changes.n, 2);
 	hv_changes_clear(&changes);
 

@@ -99,6 +99,29 @@ bool hv_is_port_name(const char *name)
 	return false;
 }
 
+/*
+ * A device just made, before it goes up: IPv4 only (ARCHITECTURE 5.6), so IPv6 is off and the
+ * device adds nothing to the node's IPv6 table (every link that comes up walks it; with
+ * routes for each of our devices that grows with every network and instance); and the VXLAN
+ * device and the bridge announce themselves (arp_notify, spec 6.5). Set at creation, as
+ * upstream does, and not observed by the reconciler. A kernel without IPv6 is fine.
+ */
+static int fresh_device(struct sf_netops *node, const char *name, bool arp_notify)
+{
+	char path[SF_IFNAMSIZ + 40];
+	int r;
+
+	(void)snprintf(path, sizeof(path), "ipv6/conf/%s/disable_ipv6", name);
+	r = sf_netops_sysctl_set(node, path, "1");
+	if (r == -ENOENT)
+		r = 0;
+	if (r == 0 && arp_notify) {
+		(void)snprintf(path, sizeof(path), "ipv4/conf/%s/arp_notify", name);
+		r = sf_netops_sysctl_set(node, path, "1");
+	}
+	return r;
+}
+
 /* Master, MTU and up of one of our devices; fresh: just created (with its MTU). */
 static int port_fix(struct sf_netops *node, const char *name, const struct sf_link *l, bool fresh,
 		    const char *master, unsigned mtu, struct hv_changes *changes)
@@ -148,6 +171,8 @@ int hv_net_ensure(struct sf_netops *node, const struct hv_net *net, struct hv_ch
 	if (r == -ENODEV) {
 		r = sf_netops_link_add_bridge(
 			node, &(struct sf_bridge_spec){.name = br, .mtu = net->mtu, .ageing_s = 0});
+		if (r == 0)
+			r = fresh_device(node, br, true);
 		fresh = true;
 		note(changes, "%s missing", br);
 	} else if (r == 0 && strcmp(l.kind, "bridge") != 0) {
@@ -178,6 +203,8 @@ int hv_net_ensure(struct sf_netops *node, const struct hv_net *net, struct hv_ch
 							   .dev = net->mesh_nic,
 							   .mtu = net->mtu,
 						   });
+		if (r == 0)
+			r = fresh_device(node, vx, true);
 		fresh = true;
 		note(changes, "%s missing", vx);
 	}
@@ -257,6 +284,8 @@ int hv_port_plug(struct sf_netops *node, const struct hv_net *net, const struct 
 									       .mac = &port->mac});
 		else
 			r = veth_make(node, name, net, port);
+		if (r == 0)
+			r = fresh_device(node, name, false);
 		fresh = true;
 		note(changes, "%s missing", name);
 	} else if (r == 0 && port->kind == HV_PORT_TAP &&
