@@ -120,9 +120,9 @@ void store_ipam_keys_done(struct store_ipam_keys *k);
 	"end\n"                                                                                   \
 	"local function uidx_field(u)\n"                                                          \
 	"  if type(u) ~= 'table' or type(u[1]) ~= 'string' or type(u[2]) ~= 'string' then\n"      \
-	"    return nil\n"                                                                         \
-	"  end\n"                                                                                  \
-	"  return u[1] .. ':' .. u[2]\n"                                                           \
+	"    return nil\n"                                                                        \
+	"  end\n"                                                                                 \
+	"  return u[1] .. ':' .. u[2]\n"                                                          \
 	"end\n"                                                                                   \
 	"local function uidx_add(users, u, a)\n"                                                  \
 	"  local f = uidx_field(u)\n"                                                             \
@@ -137,7 +137,7 @@ void store_ipam_keys_done(struct store_ipam_keys *k);
 	"  local keep = {}\n"                                                                     \
 	"  for x in string.gmatch(cur, '%S+') do\n"                                               \
 	"    if x ~= a then keep[#keep + 1] = x end\n"                                            \
-	"  end\n"                                                                                  \
+	"  end\n"                                                                                 \
 	"  if #keep == 0 then redis.call('HDEL', users, f)\n"                                     \
 	"  else redis.call('HSET', users, f, table.concat(keep, ' ')) end\n"                      \
 	"end\n"

@@ -602,10 +602,10 @@ static void test_fdb_flood(void **state)
 
 	/* the list is one device's (the kernel filters the dump): another VXLAN's entries and
 	 * its own stay apart */
-	assert_int_equal(sf_netops_link_add_vxlan(opa, &(struct sf_vxlan_spec){.name = "sfvx3",
-										 .vni = 44,
-										 .dev = "sfva"}),
-			 0);
+	assert_int_equal(
+		sf_netops_link_add_vxlan(
+			opa, &(struct sf_vxlan_spec){.name = "sfvx3", .vni = 44, .dev = "sfva"}),
+		0);
 	assert_int_equal(sf_netops_fdb_flood_add(opa, "sfvx3", "198.18.99.4"), 0);
 	assert_int_equal(sf_netops_fdb_flood_list(opa, "sfvx3", &v, &n), 0);
 	assert_int_equal(n, 1);
@@ -775,7 +775,8 @@ static void test_routes(void **state)
 	assert_int_equal(sf_netops_route_list(opb, "nope0", &v, &n), -ENODEV);
 	assert_int_equal(sf_netops_route_list(opb, "../x", &v, &n), -EINVAL);
 	assert_int_equal(
-		sf_netops_route_del(opb, &(struct sf_route){.dst = "10.23.0.0/24", .dev = "lo"}), 0);
+		sf_netops_route_del(opb, &(struct sf_route){.dst = "10.23.0.0/24", .dev = "lo"}),
+		0);
 
 	assert_int_equal(
 		sf_netops_route_del(opb, &(struct sf_route){.dst = "10.20.0.0/24", .dev = "sfvb"}),

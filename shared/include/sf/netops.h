@@ -147,7 +147,7 @@ struct sf_link_stats {
 
 /* A flood entry of some VXLAN device (sf_netops_fdb_flood_dump). */
 struct sf_fdb_flood {
-	int ifindex;		   /* the VXLAN device */
+	int ifindex;		  /* the VXLAN device */
 	char dst[SF_IPV4_STRLEN]; /* the peer it floods to */
 };
 
