@@ -1224,9 +1224,9 @@ def recovery(sy, rep, uuids):
                 f"failures; {dns_replaced} of {len(dns_after)} dnsmasq processes have a new "
                 f"pid ({len(dns_before)} before the restart; the others were adopted). The "
                 f"first pass applied operations to {len(converged)} networks "
-                f"({sum(map(int, converged))} in all; {repairs} counted as repairs): the worker "
-                "keeps the text of the nft table it applied in memory only (nn_netmem), so after "
-                "a start each table is 'unknown' and is applied again.")
+                f"({sum(map(int, converged))} in all; {repairs} counted as repairs). An nft "
+                "table whose mark (its comment: the fingerprint of the rules the worker applied) "
+                "is that of the desired rules is not applied again.")
     if changed or extra:
         rep.note(6, "Recreated: " + ", ".join(f"{ns}:{d}" for ns, d in (changed + extra)[:20]))
     if not f.met and have_perf():

@@ -64,12 +64,22 @@ static int spec_check(const struct sf_nft_spec *spec)
 	return 0;
 }
 
+/* FNV-1a, 64 bits: a fingerprint of the rules, not a defence against anyone. */
+static uint64_t fnv1a(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 int sf_nft_render(const struct sf_nft_spec *spec, char **ret_text)
 {
 	char net[SF_IPV4_NET_STRLEN], fl[SF_IPV4_STRLEN], in[SF_IPV4_STRLEN];
 	struct sf_ipv4_net block;
 	const char *egr = spec->egress_ifname, *inner = spec->inner_ifname;
-	char *text = NULL;
+	char *body = NULL;
 	size_t len;
 	FILE *f;
 	int r;
@@ -77,16 +87,12 @@ int sf_nft_render(const struct sf_nft_spec *spec, char **ret_text)
 	r = spec_check(spec);
 	if (r < 0)
 		return r;
-	f = open_memstream(&text, &len);
+	f = open_memstream(&body, &len);
 	if (!f)
 		abort(); /* only ENOMEM */
 
 	block = sf_ipv4_net_canonical(&spec->netblock);
 	(void)sf_ipv4_net_format(&block, net);
-	/* "add; delete" makes the delete succeed whether or not the table exists, and all three
-	 * commands are one transaction: no moment without NAT, no half-applied table. */
-	emit(f, "add table " TABLE "\ndelete table " TABLE "\ntable " TABLE " {\n");
-
 	emit(f, "\tchain prerouting {\n"
 		"\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
 	for (size_t i = 0; i < spec->n_floating; i++)
@@ -110,13 +116,40 @@ int sf_nft_render(const struct sf_nft_spec *spec, char **ret_text)
 	     "\t\ttype filter hook forward priority filter; policy accept;\n"
 	     "\t\tiifname \"%s\" oifname \"%s\" accept\n"
 	     "\t\tiifname \"%s\" oifname \"%s\" accept\n"
-	     "\t}\n}\n",
+	     "\t}\n",
 	     inner, egr, egr, inner);
-
 	if (fclose(f) != 0)
 		abort();
-	*ret_text = text;
+
+	/* "add; delete" makes the delete succeed whether or not the table exists, and all three
+	 * commands are one transaction: no moment without NAT, no half-applied table. The
+	 * comment carries the rules' fingerprint into the kernel (sf_nft_table_mark). */
+	*ret_text = sf_xasprintf("add table " TABLE "\ndelete table " TABLE "\ntable " TABLE
+				 " {\n\tcomment \"" SF_NFT_MARK_PREFIX "%016llx\"\n%s}\n",
+				 (unsigned long long)fnv1a(body, len), body);
+	free(body);
 	return 0;
+}
+
+/* The mark in a table's text (ours or nft's listing): its comment, "" without one. */
+static void mark_of(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
+{
+	const char *c = strstr(text, "\tcomment \"" SF_NFT_MARK_PREFIX);
+	size_t n = 0;
+
+	ret_mark[0] = '\0';
+	if (!c)
+		return;
+	c += strlen("\tcomment \"");
+	while (c[n] && c[n] != '"' && n + 1 < SF_NFT_MARK_SIZE)
+		n++;
+	memcpy(ret_mark, c, n);
+	ret_mark[n] = '\0';
+}
+
+void sf_nft_text_mark(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
+{
+	mark_of(text, ret_mark);
 }
 
 static int netns_open(const char *netns, int *ret_fd)
@@ -251,6 +284,24 @@ int sf_nft_table_exists(struct sf_nft *nft, bool *ret_exists)
 			found = true;
 	free(out);
 	*ret_exists = found;
+	return 0;
+}
+
+int sf_nft_table_mark(struct sf_nft *nft, char ret_mark[SF_NFT_MARK_SIZE])
+{
+	char *out = NULL;
+	bool exists;
+	int r;
+
+	r = sf_nft_table_exists(nft, &exists);
+	if (r == 0 && !exists)
+		r = -ENOENT;
+	if (r == 0)
+		r = run(nft, "list table " TABLE, &out);
+	if (r < 0)
+		return r;
+	mark_of(out, ret_mark);
+	free(out);
 	return 0;
 }
 

@@ -267,6 +267,7 @@ static void test_apply_replace_delete(void **state)
 	};
 	static const char *const want_none[] = {CHAINS, FORWARD, NULL};
 	struct sf_nft_spec spec = spec_with(first, 2);
+	char mark[SF_NFT_MARK_SIZE], want_mark[SF_NFT_MARK_SIZE], *text;
 	struct sf_nft *nft;
 	bool exists;
 
@@ -275,16 +276,25 @@ static void test_apply_replace_delete(void **state)
 	assert_true(thread_ns() == self_ns);
 	assert_int_equal(sf_nft_table_exists(nft, &exists), 0);
 	assert_false(exists);
+	assert_int_equal(sf_nft_table_mark(nft, mark), -ENOENT);
 
 	assert_int_equal(sf_nft_apply(nft, &spec), 0);
 	check_table(ns, want_first);
+	/* the kernel keeps the mark of what was applied */
+	assert_int_equal(sf_nft_render(&spec, &text), 0);
+	sf_nft_text_mark(text, want_mark);
+	free(text);
+	assert_int_equal(sf_nft_table_mark(nft, mark), 0);
+	assert_string_equal(mark, want_mark);
 	check_no_table(ns2);
 	check_root_untouched();
 
-	/* Replace with a changed floating list: exactly the new rules. */
+	/* Replace with a changed floating list: exactly the new rules, and another mark. */
 	spec = spec_with(second, 2);
 	assert_int_equal(sf_nft_apply(nft, &spec), 0);
 	check_table(ns, want_second);
+	assert_int_equal(sf_nft_table_mark(nft, mark), 0);
+	assert_string_not_equal(mark, want_mark);
 	/* Applying the same again changes nothing. */
 	assert_int_equal(sf_nft_apply(nft, &spec), 0);
 	check_table(ns, want_second);

@@ -82,19 +82,46 @@ static const struct {
 	},
 };
 
+/* The text without its mark line (the table's comment), which must come right after HEAD. */
+static char *unmarked(const char *text, char mark[SF_NFT_MARK_SIZE])
+{
+	const char *line = text + strlen(HEAD), *end;
+
+	assert_memory_equal(text, HEAD, strlen(HEAD));
+	assert_memory_equal(line, "\tcomment \"sf:", strlen("\tcomment \"sf:"));
+	end = strchr(line, '\n');
+	assert_non_null(end);
+	sf_nft_text_mark(text, mark);
+	assert_int_equal(strlen(mark), strlen("sf:") + 16);
+	assert_int_equal(strspn(mark + 3, "0123456789abcdef"), 16);
+	return sf_xasprintf("%.*s%s", (int)strlen(HEAD), text, end + 1);
+}
+
 static void test_render_table(void **state)
 {
-	(void)state;
+	char marks[SF_ARRAY_SIZE(cases)][SF_NFT_MARK_SIZE], again[SF_NFT_MARK_SIZE];
 
+	(void)state;
 	for (size_t i = 0; i < SF_ARRAY_SIZE(cases); i++) {
-		char *text = NULL;
+		char *text = NULL, *rules;
 
 		assert_int_equal(sf_nft_render(&cases[i].spec, &text), 0);
-		if (strcmp(text, cases[i].text) != 0)
-			fail_msg("case '%s':\n--- got\n%s--- want\n%s", cases[i].name, text,
+		rules = unmarked(text, marks[i]);
+		if (strcmp(rules, cases[i].text) != 0)
+			fail_msg("case '%s':\n--- got\n%s--- want\n%s", cases[i].name, rules,
 				 cases[i].text);
+		free(rules);
 		free(text);
+		/* the same rules, the same mark; other rules, another */
+		assert_int_equal(sf_nft_render(&cases[i].spec, &text), 0);
+		sf_nft_text_mark(text, again);
+		assert_string_equal(again, marks[i]);
+		free(text);
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(marks[j], marks[i]);
 	}
+	sf_nft_text_mark("table ip sfnet {\n}\n", again);
+	assert_string_equal(again, "");
 }
 
 static void test_render_refuses(void **state)

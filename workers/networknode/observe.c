@@ -169,6 +169,30 @@ static int observe_dnsmasq(struct nn_state *st, const struct nn_desired *d, stru
 	return r;
 }
 
+/* The table was applied by an earlier run of the worker (nothing in memory): current if its
+ * mark is that of the desired text, which is then remembered as applied. */
+static int nft_by_mark(struct sf_nft *nft, const char *want, struct nn_netmem *mem,
+		       struct nn_observed *o)
+{
+	char have[SF_NFT_MARK_SIZE], mark[SF_NFT_MARK_SIZE];
+	int r;
+
+	r = sf_nft_table_mark(nft, have);
+	if (r == -ENOENT) { /* went away meanwhile */
+		o->nft = NN_NFT_MISSING;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	sf_nft_text_mark(want, mark);
+	if (mark[0] && strcmp(have, mark) == 0) {
+		o->nft = NN_NFT_CURRENT;
+		free(mem->nft_text);
+		mem->nft_text = sf_xstrdup(want);
+	}
+	return 0;
+}
+
 static int observe_nft(struct nn_state *st, const struct nn_desired *d, struct nn_observed *o)
 {
 	struct nn_netmem *mem = nn_netmem(st, d->uuid);
@@ -187,8 +211,13 @@ static int observe_nft(struct nn_state *st, const struct nn_desired *d, struct n
 		r = sf_nft_table_exists(nft, &exists);
 	if (r == 0 && exists) {
 		o->nft = NN_NFT_UNKNOWN;
-		if (mem->nft_text && (d->provide_nat || d->n_floats) && nn_nft_text(d, &want) == 0)
-			o->nft = strcmp(want, mem->nft_text) == 0 ? NN_NFT_CURRENT : NN_NFT_STALE;
+		if ((d->provide_nat || d->n_floats) && nn_nft_text(d, &want) == 0) {
+			if (mem->nft_text)
+				o->nft = strcmp(want, mem->nft_text) == 0 ? NN_NFT_CURRENT
+									  : NN_NFT_STALE;
+			else /* first look since we started: the table's mark says what it holds */
+				r = nft_by_mark(nft, want, mem, o);
+		}
 	}
 	free(want);
 	sf_nft_free(nft);

@@ -47,6 +47,9 @@
 
 #define SF_NFT_FAMILY "ip"
 #define SF_NFT_TABLE "sfnet"
+/* The table's comment: "sf:" and a 64-bit fingerprint of its rules, in hex. */
+#define SF_NFT_MARK_PREFIX "sf:"
+#define SF_NFT_MARK_SIZE 24
 
 /* One floating IP: traffic to floating goes to inner, inner's traffic out leaves as floating.
  * Addresses in host byte order. */
@@ -69,6 +72,9 @@ struct sf_nft_spec {
  * appear in a device name; when an inner address is outside the netblock or a floating one
  * inside it; or when a floating or inner address appears twice (floating IPs are 1:1). */
 int sf_nft_render(const struct sf_nft_spec *spec, char **ret_text);
+/* The mark (table comment) of a rendered text: what sf_nft_table_mark() reads back once the
+ * text is applied. "" for a text without one. */
+void sf_nft_text_mark(const char *text, char ret_mark[SF_NFT_MARK_SIZE]);
 
 struct sf_nft;
 
@@ -87,6 +93,12 @@ int sf_nft_delete_table(struct sf_nft *nft);
 
 /* Does our table exist? 0 and *ret_exists, or -EIO. */
 int sf_nft_table_exists(struct sf_nft *nft, bool *ret_exists);
+
+/* The mark of our table as the kernel holds it ("" if it has none, e.g. made by hand or by an
+ * older version): equal to sf_nft_text_mark() of a text means that text was applied last, as
+ * long as nobody edited the table since (the mark does not check the rules themselves). For a
+ * daemon that starts and finds tables it applied before. -ENOENT: no table; -EIO. */
+int sf_nft_table_mark(struct sf_nft *nft, char ret_mark[SF_NFT_MARK_SIZE]);
 
 /* Our table as libnftables JSON (`nft -j list table ip sfnet`; allocated, free() it), for the
  * reconciler to compare with what it would apply. The objects carry kernel handles, which
