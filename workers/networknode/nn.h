@@ -105,6 +105,7 @@ struct nn_state {
 		bool fdb_ok;
 		bool in_slice; /* nn_observe uses fdb only here, never for a job */
 	} pass;
+	bool pass_by_job; /* a node.reconcile job did a whole pass: the periodic one can skip */
 };
 
 /* state.c */

@@ -265,6 +265,10 @@ int nn_reconcile_slice(struct wk_ctx *ctx)
 	uint64_t t0 = sf_now_monotonic_ms();
 	int r = 0;
 
+	if (!st->pass.active && st->pass_by_job) {
+		st->pass_by_job = false; /* that pass was this one: the period starts again */
+		return 0;
+	}
 	if (!st->pass.active) {
 		r = pass_start(ctx);
 		if (r < 0) {
@@ -305,8 +309,11 @@ int nn_reconcile(struct wk_ctx *ctx)
 
 	if (st->pass.active) /* a periodic pass in progress: this one starts afresh */
 		nn_pass_clear(st);
+	st->pass_by_job = false;
 	do
 		r = nn_reconcile_slice(ctx);
 	while (r == WK_PERIODIC_MORE && !ctx->stop);
+	/* whole: it stands for the periodic pass that was in progress or is due next */
+	st->pass_by_job = r == 0;
 	return r == WK_PERIODIC_MORE ? 0 : r;
 }
