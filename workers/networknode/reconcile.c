@@ -313,7 +313,9 @@ int nn_reconcile(struct wk_ctx *ctx)
 	do
 		r = nn_reconcile_slice(ctx);
 	while (r == WK_PERIODIC_MORE && !ctx->stop);
+	if (r == WK_PERIODIC_MORE)
+		return -ECANCELED; /* stopped half-way (the worker stops): the job comes again */
 	/* whole: it stands for the periodic pass that was in progress or is due next */
 	st->pass_by_job = r == 0;
-	return r == WK_PERIODIC_MORE ? 0 : r;
+	return r;
 }
