@@ -260,20 +260,16 @@ static void prefetch_push(struct sf_kv *kv, struct sf_kv_batch *cmds, bool exec)
 	kv->pf[kv->pf_n++] = (struct prefetch_entry){.cmds = cmds, .exec = exec};
 }
 
-static const char **argv_from_va(const char *cmd, va_list ap, int *ret_argc);
+static void batch_add_va(struct sf_kv_batch *b, const char *cmd, va_list ap);
 
 void sf_kv_prefetch_cmd(struct sf_kv *kv, const char *cmd, ...)
 {
 	struct sf_kv_batch *b = sf_kv_batch_new();
-	const char **argv;
 	va_list ap;
-	int argc;
 
 	va_start(ap, cmd);
-	argv = argv_from_va(cmd, ap, &argc);
+	batch_add_va(b, cmd, ap);
 	va_end(ap);
-	sf_kv_batch_addv(b, argc, argv, NULL);
-	free(argv);
 	prefetch_push(kv, b, false);
 }
 
@@ -517,17 +513,22 @@ void sf_kv_batch_addv(struct sf_kv_batch *b, int argc, const char *const *argv,
 	b->cmds[b->n++] = (struct sf_kv_argv){.argc = argc, .argv = v, .argvlen = lens};
 }
 
-void sf_kv_batch_add(struct sf_kv_batch *b, const char *cmd, ...)
+static void batch_add_va(struct sf_kv_batch *b, const char *cmd, va_list ap)
 {
-	const char **argv;
-	va_list ap;
 	int argc;
+	const char **argv = argv_from_va(cmd, ap, &argc);
 
-	va_start(ap, cmd);
-	argv = argv_from_va(cmd, ap, &argc);
-	va_end(ap);
 	sf_kv_batch_addv(b, argc, argv, NULL);
 	free(argv);
+}
+
+void sf_kv_batch_add(struct sf_kv_batch *b, const char *cmd, ...)
+{
+	va_list ap;
+
+	va_start(ap, cmd);
+	batch_add_va(b, cmd, ap);
+	va_end(ap);
 }
 
 size_t sf_kv_batch_size(const struct sf_kv_batch *b)

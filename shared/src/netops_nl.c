@@ -930,26 +930,33 @@ static int set_strict(struct nl_ctx *c, int on)
 	return 0;
 }
 
+/* Receive the answer to what was just sent, each message to valid(arg); the socket's own
+ * callbacks (on_kernel_error) stay in place. */
+static int recv_valid(struct nl_ctx *c, nl_recvmsg_msg_cb_t valid, void *arg)
+{
+	struct nl_cb *sock_cb = nl_socket_get_cb(c->sk), *cb = nl_cb_clone(sock_cb);
+	int r;
+
+	nl_cb_put(sock_cb);
+	if (!cb)
+		abort();
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
+	r = nl_recvmsgs(c->sk, cb);
+	nl_cb_put(cb);
+	return r;
+}
+
 /* Send msg (a dump request) strictly and feed the replies to valid(arg). */
 static int strict_dump(struct nl_ctx *c, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg)
 {
-	struct nl_cb *sock_cb, *cb;
 	int r;
 
 	r = set_strict(c, 1);
 	if (r < 0)
 		return r;
 	r = nl_send_auto(c->sk, msg);
-	if (r >= 0) {
-		sock_cb = nl_socket_get_cb(c->sk); /* with on_kernel_error */
-		cb = nl_cb_clone(sock_cb);
-		nl_cb_put(sock_cb);
-		if (!cb)
-			abort();
-		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
-		r = nl_recvmsgs(c->sk, cb);
-		nl_cb_put(cb);
-	}
+	if (r >= 0)
+		r = recv_valid(c, valid, arg);
 	(void)set_strict(c, 0);
 	return r;
 }
@@ -1089,11 +1096,9 @@ static int nl_fdb_flood_del(void *ctx, const char *ifname, const char *dst_ip)
 }
 
 struct fdb_dump {
-	int ifindex; /* the device of a list; 0: all (a dump into all) */
-	char **v;
-	size_t n;
-	struct sf_fdb_flood *all;
-	size_t n_all, size_all;
+	int ifindex; /* the one device asked for; 0: all of them */
+	struct sf_fdb_flood *v;
+	size_t n, size;
 };
 
 static int fdb_dump_cb(struct nl_msg *msg, void *arg)
@@ -1101,7 +1106,6 @@ static int fdb_dump_cb(struct nl_msg *msg, void *arg)
 	struct fdb_dump *d = arg;
 	struct rtnl_neigh *n;
 	struct nl_addr *ll, *dst;
-	char buf[SF_IPV4_STRLEN];
 
 	if (rtnl_neigh_parse(nlmsg_hdr(msg), &n) < 0)
 		return NL_SKIP;
@@ -1111,17 +1115,12 @@ static int fdb_dump_cb(struct nl_msg *msg, void *arg)
 	    (rtnl_neigh_get_flags(n) & NTF_SELF) && ll && nl_addr_get_len(ll) == sizeof(zero_mac) &&
 	    memcmp(nl_addr_get_binary_addr(ll), zero_mac, sizeof(zero_mac)) == 0 && dst &&
 	    nl_addr_get_len(dst) == 4) {
-		sf_ipv4_format(nl_addr4_get(dst), buf);
-		if (d->ifindex) {
-			strv_push(&d->v, &d->n, sf_xstrdup(buf));
-		} else {
-			if (d->n_all == d->size_all) {
-				d->size_all = d->size_all ? 2 * d->size_all : 64;
-				d->all = sf_xrealloc(d->all, d->size_all * sizeof(*d->all));
-			}
-			d->all[d->n_all].ifindex = rtnl_neigh_get_ifindex(n);
-			memcpy(d->all[d->n_all++].dst, buf, sizeof(buf));
+		if (d->n == d->size) {
+			d->size = d->size ? 2 * d->size : 16;
+			d->v = sf_xrealloc(d->v, d->size * sizeof(*d->v));
 		}
+		d->v[d->n].ifindex = rtnl_neigh_get_ifindex(n);
+		sf_ipv4_format(nl_addr4_get(dst), d->v[d->n++].dst);
 	}
 	rtnl_neigh_put(n);
 	return NL_OK;
@@ -1140,47 +1139,48 @@ static int fdb_dump(struct nl_ctx *c, struct fdb_dump *d)
 	if (r >= 0)
 		r = strict_dump(c, msg, fdb_dump_cb, d);
 	nlmsg_free(msg);
-	if (r < 0) { /* an interrupted dump is asked for again: start from nothing */
-		sf_netops_strv_free(d->v);
-		d->v = sf_xcalloc(1, sizeof(char *));
+	if (r < 0) /* an interrupted dump is asked for again: start from nothing */
 		d->n = 0;
-		d->n_all = 0;
-	}
 	return r;
 }
 
+static int nl_fdb_flood_dump(void *ctx, struct sf_fdb_flood **ret, size_t *ret_n)
+{
+	struct nl_ctx *c = ctx;
+	struct fdb_dump d = {0}; /* ifindex 0: every device */
+	int r;
+
+	r = retry_dump(c, fdb_dump(c, &d));
+	if (r < 0) {
+		free(d.v);
+		return r;
+	}
+	*ret = d.v ? d.v : sf_xcalloc(1, sizeof(*d.v));
+	*ret_n = d.n;
+	return 0;
+}
+
+/* The same dump, of one device, as the strings the list gives. */
 static int nl_fdb_flood_list(void *ctx, const char *ifname, char ***ret, size_t *ret_n)
 {
 	struct nl_ctx *c = ctx;
-	struct fdb_dump d = {.v = sf_xcalloc(1, sizeof(char *))};
+	struct fdb_dump d = {0};
+	char **v;
 	int r;
 
 	r = ifindex_by_name(c, ifname, &d.ifindex);
 	if (r >= 0)
 		r = retry_dump(c, fdb_dump(c, &d));
 	if (r < 0) {
-		sf_netops_strv_free(d.v);
+		free(d.v);
 		return r;
 	}
-	*ret = d.v;
+	v = sf_xcalloc(d.n + 1, sizeof(*v));
+	for (size_t i = 0; i < d.n; i++)
+		v[i] = sf_xstrdup(d.v[i].dst);
+	free(d.v);
+	*ret = v;
 	*ret_n = d.n;
-	return 0;
-}
-
-static int nl_fdb_flood_dump(void *ctx, struct sf_fdb_flood **ret, size_t *ret_n)
-{
-	struct nl_ctx *c = ctx;
-	struct fdb_dump d = {.v = sf_xcalloc(1, sizeof(char *))}; /* ifindex 0: every device */
-	int r;
-
-	r = retry_dump(c, fdb_dump(c, &d));
-	sf_netops_strv_free(d.v);
-	if (r < 0) {
-		free(d.all);
-		return r;
-	}
-	*ret = d.all ? d.all : sf_xcalloc(1, sizeof(*d.all));
-	*ret_n = d.n_all;
 	return 0;
 }
 
@@ -1268,7 +1268,6 @@ static int ip_forward_get(struct nl_ctx *c, char **ret_value)
 	struct netconfmsg ncm = {.ncm_family = AF_INET};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNETCONF, 0);
 	struct netconf_reply rep = {.forwarding = -1};
-	struct nl_cb *sock_cb, *cb;
 	int r;
 
 	if (!msg)
@@ -1279,18 +1278,10 @@ static int ip_forward_get(struct nl_ctx *c, char **ret_value)
 	if (r >= 0)
 		r = nl_send_auto(c->sk, msg);
 	nlmsg_free(msg);
-	if (r >= 0) {
-		sock_cb = nl_socket_get_cb(c->sk); /* with on_kernel_error */
-		cb = nl_cb_clone(sock_cb);
-		nl_cb_put(sock_cb);
-		if (!cb)
-			abort();
-		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, netconf_cb, &rep);
-		r = nl_recvmsgs(c->sk, cb);
-		nl_cb_put(cb);
-		if (r >= 0)
-			r = nl_wait_for_ack(c->sk);
-	}
+	if (r >= 0)
+		r = recv_valid(c, netconf_cb, &rep);
+	if (r >= 0)
+		r = nl_wait_for_ack(c->sk);
 	r = nlerr(c, r);
 	if (r == 0 && rep.forwarding < 0)
 		r = -EPROTO;
