@@ -537,27 +537,20 @@ static int network_interfaces(struct api_ctx *ctx, const struct api_request *req
 			      struct api_response *resp)
 {
 	struct sf_network *n;
-	char **uuids = NULL;
+	struct sf_iface **ifaces = NULL;
 	json_t *list = NULL;
 	size_t count = 0;
 	int r;
 
 	LOOKUP_OR_RETURN(ctx, req, resp, NEED_OWNED, &n);
-	r = sf_network_interfaces(ctx->kv, n->uuid, &uuids, &count);
+	/* interfaces gone meanwhile are skipped, as upstream */
+	r = sf_network_iface_records(ctx->kv, n->uuid, &ifaces, &count);
 	if (r < 0)
 		goto out;
 	list = json_array();
 	for (size_t i = 0; i < count; i++) {
-		struct sf_iface *iface;
-		json_t *view;
+		json_t *view = sf_iface_view(ctx->kv, ifaces[i]);
 
-		r = sf_iface_get(ctx->kv, uuids[i], &iface);
-		if (r == -ENOENT)
-			continue; /* gone meanwhile: skipped, as upstream */
-		if (r < 0)
-			goto out;
-		view = sf_iface_view(ctx->kv, iface);
-		sf_iface_free(iface);
 		if (!view) {
 			r = -EIO;
 			goto out;
@@ -569,8 +562,8 @@ static int network_interfaces(struct api_ctx *ctx, const struct api_request *req
 out:
 	json_decref(list);
 	for (size_t i = 0; i < count; i++)
-		free(uuids[i]);
-	free(uuids);
+		sf_iface_free(ifaces[i]);
+	free(ifaces);
 	sf_network_free(n);
 	return r;
 }

@@ -602,6 +602,39 @@ int sf_network_interfaces(struct sf_kv *kv, const char *uuid, char ***ret_uuids,
 	return 0;
 }
 
+int sf_network_iface_records(struct sf_kv *kv, const char *uuid, struct sf_iface ***ret_ifaces,
+			     size_t *ret_n)
+{
+	struct sf_iface **v;
+	char **uuids = NULL;
+	size_t n = 0, k = 0;
+	int r;
+
+	r = sf_network_interfaces(kv, uuid, &uuids, &n);
+	if (r < 0)
+		return r;
+	v = sf_xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = sf_iface_get(kv, uuids[i], &v[k]);
+		if (r == -ENOENT) /* hard-deleted meanwhile */
+			r = 0;
+		else if (r == 0)
+			k++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(uuids[i]);
+	free(uuids);
+	if (r < 0) {
+		for (size_t i = 0; i < k; i++)
+			sf_iface_free(v[i]);
+		free(v);
+		return r;
+	}
+	*ret_ifaces = v;
+	*ret_n = k;
+	return 0;
+}
+
 void sf_network_view_prefetch(struct sf_kv *kv, const char *uuid)
 {
 	char *record = net_key(kv, uuid, ""), *metadata = net_key(kv, uuid, ":metadata");

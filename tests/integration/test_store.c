@@ -869,6 +869,28 @@ static void test_iface_create(void **state)
 	assert_string_equal(uuids[2], c->uuid);
 	assert_string_equal(uuids[3], d->uuid);
 	free_uuids(uuids, cnt);
+	/* their records, in the same order; a listed uuid without a record is left out */
+	{
+		char *list = sf_kv_key(kv, "network:{%s}:ifaces", n->uuid);
+		struct sf_iface **recs;
+		size_t n_recs;
+
+		assert_int_equal(sf_kv_cmd(kv, NULL, "LPUSH", list,
+					   "4a000000-0000-4000-8000-00000000dead", NULL),
+				 0);
+		assert_int_equal(sf_network_interfaces(kv, n->uuid, &uuids, &cnt), 0);
+		assert_int_equal(cnt, 7); /* the stale uuid is listed */
+		free_uuids(uuids, cnt);
+		assert_int_equal(sf_network_iface_records(kv, n->uuid, &recs, &n_recs), 0);
+		assert_int_equal(n_recs, 6);
+		assert_string_equal(recs[0]->uuid, a->uuid);
+		assert_string_equal(recs[3]->uuid, d->uuid);
+		for (size_t i = 0; i < n_recs; i++)
+			sf_iface_free(recs[i]);
+		free(recs);
+		assert_int_equal(sf_kv_cmd(kv, NULL, "LPOP", list, NULL), 0);
+		free(list);
+	}
 	assert_int_equal(sf_iface_list_by_instance(kv, inst, &uuids, &cnt), 0);
 	assert_int_equal(cnt, 5);
 	assert_string_equal(uuids[0], a->uuid);

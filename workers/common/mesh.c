@@ -108,7 +108,7 @@ int wk_mesh_peers(struct sf_kv *kv, const char *uuid, const char *self_ip, char 
 	struct sf_network *net = NULL;
 	struct strv cand = {0};
 	json_t *nodes = NULL, *node;
-	char **ifaces = NULL;
+	struct sf_iface **ifaces = NULL;
 	size_t n = 0, i;
 	int r;
 
@@ -117,7 +117,7 @@ int wk_mesh_peers(struct sf_kv *kv, const char *uuid, const char *self_ip, char 
 	if (r == 0)
 		r = sf_node_list(kv, &nodes);
 	if (r == 0)
-		r = sf_network_interfaces(kv, uuid, &ifaces, &n);
+		r = sf_network_iface_records(kv, uuid, &ifaces, &n);
 	if (r < 0)
 		goto out;
 	json_array_foreach(nodes, i, node) {
@@ -127,17 +127,10 @@ int wk_mesh_peers(struct sf_kv *kv, const char *uuid, const char *self_ip, char 
 		    ip && *ip)
 			strv_push(&cand, ip);
 	}
-	for (i = 0; i < n && r >= 0; i++) {
-		struct sf_iface *ifc = NULL;
+	for (i = 0; i < n; i++) {
+		const struct sf_iface *ifc = ifaces[i];
 		const char *ip;
 
-		r = sf_iface_get(kv, ifaces[i], &ifc);
-		if (r == -ENOENT) { /* hard-deleted meanwhile */
-			r = 0;
-			continue;
-		}
-		if (r < 0)
-			break;
 		if (ifc->state != SF_IFACE_DELETED) {
 			ip = mesh_ip_of(nodes, ifc->node);
 			if (ip && *ip)
@@ -147,13 +140,12 @@ int wk_mesh_peers(struct sf_kv *kv, const char *uuid, const char *self_ip, char 
 					       "registry: no flood entry for it",
 					       ifc->node ? ifc->node : "(none)", ifc->uuid);
 		}
-		sf_iface_free(ifc);
 	}
 	if (r == 0)
 		r = wk_mesh_desired(cand.v, cand.n, self_ip, ret_peers, ret_n);
 out:
 	for (i = 0; i < n; i++)
-		free(ifaces[i]);
+		sf_iface_free(ifaces[i]);
 	free(ifaces);
 	json_decref(nodes);
 	strv_clear(&cand);

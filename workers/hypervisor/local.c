@@ -37,24 +37,17 @@ static void add_node(struct hv_local *l, const char *node)
 int hv_local_load(struct sf_kv *kv, const char *node, const char *uuid, struct hv_local *ret)
 {
 	struct hv_local l = {0};
-	char **uuids = NULL;
+	struct sf_iface **all = NULL;
 	size_t n = 0;
 	int r;
 
-	r = sf_network_interfaces(kv, uuid, &uuids, &n);
+	r = sf_network_iface_records(kv, uuid, &all, &n);
 	if (r < 0)
 		return r;
 	l.ifaces = sf_xcalloc(n + 1, sizeof(struct sf_iface *));
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct sf_iface *ifc = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct sf_iface *ifc = all[i];
 
-		r = sf_iface_get(kv, uuids[i], &ifc);
-		if (r == -ENOENT) {
-			r = 0; /* hard-deleted meanwhile */
-			continue;
-		}
-		if (r < 0)
-			break;
 		if (ifc->state == SF_IFACE_DELETED || !ifc->node) {
 			sf_iface_free(ifc);
 		} else if (strcmp(ifc->node, node) == 0) {
@@ -64,13 +57,7 @@ int hv_local_load(struct sf_kv *kv, const char *node, const char *uuid, struct h
 			sf_iface_free(ifc);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		free(uuids[i]);
-	free(uuids);
-	if (r < 0) {
-		hv_local_clear(&l);
-		return r;
-	}
+	free(all); /* each record is in l.ifaces or freed */
 	if (l.other_nodes)
 		qsort(l.other_nodes, l.n_other_nodes, sizeof(char *), cmp_str);
 	*ret = l;

@@ -107,29 +107,18 @@ static void hosts_clear(struct hosts *h)
 static int load_ifaces(struct nn_state *st, struct sf_kv *kv, const char *uuid,
 		       const char *exclude_iface, struct nn_desired *d, struct hosts *h)
 {
-	char **uuids = NULL;
-	size_t n = 0;
 	int r;
 
-	r = sf_network_interfaces(kv, uuid, &uuids, &n);
+	r = sf_network_iface_records(kv, uuid, &h->ifaces, &h->n_ifaces);
 	if (r < 0)
 		return r;
-	h->ifaces = sf_xcalloc(n + 1, sizeof(struct sf_iface *));
-	h->v = sf_xcalloc(n + 1, sizeof(*h->v));
-	d->floats = sf_xcalloc(n + 1, sizeof(*d->floats));
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct sf_iface *ifc = NULL;
+	h->v = sf_xcalloc(h->n_ifaces + 1, sizeof(*h->v));
+	d->floats = sf_xcalloc(h->n_ifaces + 1, sizeof(*d->floats));
+	for (size_t i = 0; i < h->n_ifaces; i++) {
+		const struct sf_iface *ifc = h->ifaces[i];
 		uint32_t inner = 0, flt;
 		char *peer;
 
-		r = sf_iface_get(kv, uuids[i], &ifc);
-		if (r == -ENOENT) {
-			r = 0;
-			continue;
-		}
-		if (r < 0)
-			break;
-		h->ifaces[h->n_ifaces++] = ifc;
 		if (ifc->state == SF_IFACE_DELETED)
 			continue;
 		if (ifc->ipv4 && sf_ipv4_parse(ifc->ipv4, &inner) < 0)
@@ -148,12 +137,9 @@ static int load_ifaces(struct nn_state *st, struct sf_kv *kv, const char *uuid,
 			strv_push_unique(&d->peers, &d->n_peers, peer);
 		free(peer);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(uuids[i]);
-	free(uuids);
 	if (d->n_peers)
 		qsort(d->peers, d->n_peers, sizeof(*d->peers), cmp_str);
-	return r;
+	return 0;
 }
 
 static int render_dnsmasq(struct nn_state *st, struct sf_kv *kv, const struct sf_network *net,
