@@ -451,9 +451,9 @@ static void test_destroy(void **state)
 		"net state_dir_del",
 		"node link_del veth-00002a-o",
 		"node link_del egr-00002a-o",
-		"node netns_del " UUID,
 		"node link_del vxlan-00002a",
 		"node link_del br-vxlan-00002a",
+		"node netns_del " UUID,
 		NULL,
 	};
 

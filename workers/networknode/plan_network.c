@@ -543,12 +543,13 @@ int nn_plan_destroy(const struct nn_desired *d, const struct nn_observed *o, str
 		push(ops, NN_OP_LINK_DEL, NN_AT_NODE, n.veth_o, NULL, NULL);
 	if (o->egr_o.exists)
 		push(ops, NN_OP_LINK_DEL, NN_AT_NODE, n.egr_o, NULL, NULL);
-	if (o->netns)
-		push(ops, NN_OP_NETNS_DEL, NN_AT_NODE, d->uuid, NULL, NULL);
 	if (o->vxlan.exists)
 		push(ops, NN_OP_LINK_DEL, NN_AT_NODE, n.vxlan, NULL, NULL);
 	if (o->bridge.exists)
 		push(ops, NN_OP_LINK_DEL, NN_AT_NODE, n.bridge, NULL, NULL);
+	/* the namespace goes last: once it is gone, so is everything else of the network */
+	if (o->netns)
+		push(ops, NN_OP_NETNS_DEL, NN_AT_NODE, d->uuid, NULL, NULL);
 	return 0;
 }
 
