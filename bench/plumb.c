@@ -19,6 +19,8 @@
  *                 nft table is written to STORAGE_DIR/nft-<N>): the lines, then "end"
  *   pending N     how many operations the worker would still apply to network N -> "ok <n>"
  *   destroy N     the worker's teardown of network N                           -> "ok <us>"
+ *   reap          free the nftables contexts set aside since the last reap (the worker's
+ *                 "nft" periodic task)                        -> "ok <us> <contexts freed>"
  *   profile N     build N one operation at a time, as nn_apply does, timing each kind of
  *                 operation                      -> "ok <kind>=<us>[x<count>] ..." (wall time)
  *
@@ -121,6 +123,7 @@ static int cmd_build(struct plumb *p, unsigned n, char *out, size_t size)
 	t2 = now_us();
 	if (r == 0)
 		r = nn_apply(&p->st, &d, &ops, NULL);
+	nn_nft_put(&p->st, d.uuid); /* as nn_converge ends */
 	t3 = now_us();
 	if (r == 0)
 		(void)snprintf(out, size, "ok %llu %llu %llu %zu", (unsigned long long)(t1 - t0),
@@ -190,6 +193,7 @@ static int cmd_profile(struct plumb *p, unsigned n, char *out, size_t size)
 	for (int k = 0; k < _NN_OP_KIND_MAX; k++)
 		free((char *)names[k]);
 	sf_netops_free(net);
+	nn_nft_put(&p->st, d.uuid);
 	nn_oplist_clear(&ops);
 	nn_observed_clear(&o);
 	nn_desired_clear(&d);
@@ -218,6 +222,7 @@ static int cmd_pending(struct plumb *p, unsigned n, char *out, size_t size)
 				      nn_op_format(&ops.ops[i], line, sizeof(line)));
 		}
 	}
+	nn_nft_put(&p->st, d.uuid);
 	nn_oplist_clear(&ops);
 	nn_observed_clear(&o);
 	nn_desired_clear(&d);
@@ -240,14 +245,24 @@ static int cmd_destroy(struct plumb *p, unsigned n, char *out, size_t size)
 		r = nn_plan_destroy(&d, &o, &ops);
 	if (r == 0)
 		r = nn_apply(&p->st, &d, &ops, NULL);
-	if (r == 0) {
-		nn_netmem_forget(&p->st, d.uuid);
+	nn_netmem_forget(&p->st, d.uuid);
+	if (r == 0)
 		(void)snprintf(out, size, "ok %llu", (unsigned long long)(now_us() - t0));
-	}
 	nn_oplist_clear(&ops);
 	nn_observed_clear(&o);
 	nn_desired_clear(&d);
 	return r;
+}
+
+/* Free the nftables contexts builds set aside, as the worker's "nft" periodic task does. */
+static int cmd_reap(struct plumb *p, char *out, size_t size)
+{
+	size_t n = p->st.n_retired;
+	uint64_t t0 = now_us();
+
+	nn_nft_reap(&p->st, true);
+	(void)snprintf(out, size, "ok %llu %zu", (unsigned long long)(now_us() - t0), n);
+	return 0;
 }
 
 /* ---- the same plan as commands --------------------------------------------------------- */
@@ -426,6 +441,8 @@ static int serve(struct plumb *p)
 			r = cmd_profile(p, n, out, sizeof(out));
 		else if (k == 2 && strcmp(cmd, "destroy") == 0)
 			r = cmd_destroy(p, n, out, sizeof(out));
+		else if (k >= 1 && strcmp(cmd, "reap") == 0)
+			r = cmd_reap(p, out, sizeof(out));
 		else
 			r = -EINVAL;
 		if (r < 0)

@@ -883,6 +883,7 @@ def bench_plumb(sy, rep):
     p = Plumb(sy)
     try:
         nl, nl_apply, cmd, cmd_nft, destroy, mismatch, n_ops = [], [], [], [], [], 0, 0
+        reap = []
         k = 0
         for i in range(N_PLUMB + 1):  # the first pair warms up and is not counted
             order = ("netlink", "commands") if i % 2 == 0 else ("commands", "netlink")
@@ -901,6 +902,9 @@ def bench_plumb(sy, rep):
                 # both ways built the same network: the worker would change nothing
                 mismatch += int(p.ask(f"pending {k}")[0]) != 0
                 destroy.append(int(p.ask(f"destroy {k}")[0]) / 1000)
+                us, freed = map(int, p.ask("reap"))
+                if way == "netlink" and i:
+                    reap.append(us / 1000)
                 k += 1
         f_nl = rep.add(Figure(3, "netlink path (observe + plan + apply)", nl, "ms"))
         rep.add(Figure(3, "  of which apply", nl_apply, "ms"))
@@ -910,6 +914,8 @@ def bench_plumb(sy, rep):
         fr = rep.add(Figure(3, "ratio of the medians (commands / netlink)", ratio, "x",
                             ">= 10x", ratio >= 10))
         rep.add(Figure(3, "teardown through the worker's path (not compared)", destroy, "ms"))
+        rep.add(Figure(3, "closing the build's nft contexts, after its teardown (not compared)",
+                       reap, "ms"))
         rep.note(3, f"{n_ops} operations per network. After each build, the worker's own "
                     f"observe and plan found {mismatch} of {2 * N_PLUMB + 2} networks needing any "
                     "change, i.e. both ways built the same objects. Commands use `ip -n` (one "

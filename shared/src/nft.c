@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nftables/libnftables.h>
@@ -23,6 +24,8 @@ SF_LOG_MODULE("nft");
 struct sf_nft {
 	struct nft_ctx *ctx;
 	char *error; /* copy of the error buffer of the last failed command */
+	dev_t ns_dev; /* the namespace it acts in (its nsfs inode); 0, 0: the caller's own */
+	ino_t ns_ino;
 };
 
 /* Formatted output into a memory stream: it fails only without memory. */
@@ -152,19 +155,27 @@ void sf_nft_text_mark(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
 	mark_of(text, ret_mark);
 }
 
+static int netns_path(const char *netns, char path[static 4096])
+{
+	int r;
+
+	if (netns[0] == '/')
+		r = sf_bprintf(path, 4096, "%s", netns);
+	else if (strchr(netns, '/') || !strcmp(netns, ".") || !strcmp(netns, ".."))
+		return -EINVAL;
+	else
+		r = sf_bprintf(path, 4096, "/run/netns/%s", netns);
+	return r < 0 ? -EINVAL : 0;
+}
+
 static int netns_open(const char *netns, int *ret_fd)
 {
 	char path[4096];
 	int fd, r;
 
-	if (netns[0] == '/')
-		r = sf_bprintf(path, sizeof(path), "%s", netns);
-	else if (strchr(netns, '/') || !strcmp(netns, ".") || !strcmp(netns, ".."))
-		return -EINVAL;
-	else
-		r = sf_bprintf(path, sizeof(path), "/run/netns/%s", netns);
+	r = netns_path(netns, path);
 	if (r < 0)
-		return -EINVAL;
+		return r;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -185,13 +196,14 @@ int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
 {
 	struct nft_ctx *ctx = NULL;
 	struct sf_nft *nft;
+	struct stat ns = {0};
 	int fd = -1, r;
 
 	if (netns) {
 		r = netns_open(netns, &fd);
 		if (r < 0)
 			return r;
-		r = sf_netns_call(fd, ctx_new_fn, &ctx);
+		r = fstat(fd, &ns) < 0 ? -errno : sf_netns_call(fd, ctx_new_fn, &ctx);
 		close(fd);
 		if (r < 0)
 			return r;
@@ -207,8 +219,22 @@ int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
 	}
 	nft = sf_xcalloc(1, sizeof(*nft));
 	nft->ctx = ctx;
+	nft->ns_dev = ns.st_dev;
+	nft->ns_ino = ns.st_ino;
 	*ret_nft = nft;
 	return 0;
+}
+
+bool sf_nft_netns_current(const struct sf_nft *nft, const char *netns)
+{
+	char path[4096];
+	struct stat ns;
+
+	if (!netns)
+		return true;
+	if (netns_path(netns, path) < 0 || stat(path, &ns) < 0)
+		return false;
+	return ns.st_dev == nft->ns_dev && ns.st_ino == nft->ns_ino;
 }
 
 void sf_nft_free(struct sf_nft *nft)

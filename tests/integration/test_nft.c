@@ -62,6 +62,7 @@ static int group_teardown(void **state)
 	(void)state;
 	(void)sf_test_sh("ip netns del %s", ns);
 	(void)sf_test_sh("ip netns del %s", ns2);
+	(void)sf_test_sh("ip netns del sftest-%d-3 2>/dev/null", (int)getpid());
 	free(root_before);
 	return 0;
 }
@@ -440,6 +441,43 @@ static void test_errors(void **state)
 	sf_nft_free(NULL);
 }
 
+/* A context keeps the namespace it was made in: once the name is deleted, or names a new
+ * namespace, sf_nft_netns_current says so, and the kept context still sees the old one. */
+static void test_netns_current(void **state)
+{
+	struct sf_nft_spec spec = spec_with(first, 1);
+	struct sf_nft *nft, *self;
+	char ns3[64];
+	bool exists;
+
+	(void)state;
+	(void)snprintf(ns3, sizeof(ns3), "sftest-%d-3", (int)getpid());
+	assert_int_equal(sf_test_sh("ip netns add %s", ns3), 0);
+	assert_int_equal(sf_nft_new(ns3, &nft), 0);
+	assert_true(sf_nft_netns_current(nft, ns3));
+	assert_false(sf_nft_netns_current(nft, ns)); /* another namespace */
+	assert_int_equal(sf_nft_apply(nft, &spec), 0);
+
+	assert_int_equal(sf_test_sh("ip netns del %s && ip netns add %s", ns3, ns3), 0);
+	assert_false(sf_nft_netns_current(nft, ns3));
+	assert_int_equal(sf_nft_table_exists(nft, &exists), 0);
+	assert_true(exists); /* the old namespace, alive through the context */
+	sf_nft_free(nft);
+	assert_int_equal(sf_nft_new(ns3, &nft), 0);
+	assert_true(sf_nft_netns_current(nft, ns3));
+	assert_int_equal(sf_nft_table_exists(nft, &exists), 0);
+	assert_false(exists);
+
+	assert_int_equal(sf_test_sh("ip netns del %s", ns3), 0);
+	assert_false(sf_nft_netns_current(nft, ns3));
+	sf_nft_free(nft);
+
+	assert_int_equal(sf_nft_new(NULL, &self), 0);
+	assert_true(sf_nft_netns_current(self, NULL));
+	sf_nft_free(self);
+	check_root_untouched();
+}
+
 static bool have(const char *a, const char *b)
 {
 	return access(a, X_OK) == 0 || access(b, X_OK) == 0;
@@ -453,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_two_namespaces),
 		cmocka_unit_test(test_foreign_table_kept),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_netns_current),
 	};
 
 	if (getuid() != 0) {

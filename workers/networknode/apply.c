@@ -192,7 +192,7 @@ static int apply_nft(struct nn_state *st, const struct nn_desired *d, bool remov
 	char *text = NULL;
 	int r;
 
-	r = sf_nft_new(d->uuid, &nft);
+	r = nn_nft_get(st, d->uuid, &nft);
 	if (r < 0)
 		return r;
 	if (remove) {
@@ -217,7 +217,6 @@ static int apply_nft(struct nn_state *st, const struct nn_desired *d, bool remov
 out:
 	if (r == -EIO)
 		sf_log_err("network %s: nftables said: %s", d->uuid, sf_nft_last_error(nft));
-	sf_nft_free(nft);
 	return r;
 }
 

@@ -159,6 +159,7 @@ int nn_converge(struct wk_ctx *ctx, const struct sf_network *net, const char *ex
 		report_repairs(ctx, SF_OBJECT_NETWORK, net->uuid, &ops);
 	r = repairs;
 out:
+	nn_nft_put(st, net->uuid);
 	nn_oplist_clear(&ops);
 	nn_observed_clear(&o);
 	nn_desired_clear(&d);
@@ -191,6 +192,7 @@ int nn_teardown(struct wk_ctx *ctx, const char *uuid, uint32_t vxid)
 	if (ops.n)
 		sf_log_info("network %s removed from the node (%zu operations)", uuid, ops.n);
 out:
+	nn_nft_put(st, uuid);
 	nn_oplist_clear(&ops);
 	nn_observed_clear(&o);
 	nn_desired_clear(&d);

@@ -89,7 +89,7 @@ static bool cfg_ok(const struct nn_cfg *c)
 
 static const struct wk_loop_spec *loop_spec(const struct nn_cfg *c)
 {
-	static struct wk_periodic periodic[3];
+	static struct wk_periodic periodic[4];
 	static struct wk_loop_spec spec = {
 		.handlers =
 			{
@@ -113,6 +113,8 @@ static const struct wk_loop_spec *loop_spec(const struct nn_cfg *c)
 	periodic[1] = (struct wk_periodic){"usage", (unsigned)c->usage_s * 1000, false, nn_usage};
 	/* reap and restart dnsmasq; the supervisor's first restart comes after 1 s */
 	periodic[2] = (struct wk_periodic){"dnsmasq", 500, false, nn_proc_tick};
+	/* free the nftables contexts deploys set aside (nn_nft_put) */
+	periodic[3] = (struct wk_periodic){"nft", 4 * NN_NFT_CLOSE_DELAY_MS, false, nn_nft_tick};
 	return &spec;
 }
 

@@ -71,6 +71,14 @@ struct nn_netmem {
 	char uuid[SF_UUID_STRLEN];
 	char *nft_text;		 /* the nft transaction we last applied; NULL: unknown */
 	uint64_t stray_since_ms; /* monotonic; 0: not a stray */
+	struct sf_nft *nft;	 /* nftables context in its namespace, from nn_nft_get to
+				    nn_nft_put (one converge or teardown) */
+};
+
+/* A context nn_nft_put set aside, freed by nn_nft_reap once it has aged. */
+struct nn_nft_retired {
+	struct sf_nft *nft;
+	uint64_t since_ms; /* monotonic */
 };
 
 struct nn_death {
@@ -86,6 +94,8 @@ struct nn_state {
 	char egress_bridge[SF_IFNAMSIZ];
 	struct nn_netmem *mem;
 	size_t n_mem;
+	struct nn_nft_retired *retired; /* oldest first */
+	size_t n_retired;
 	struct nn_death *deaths; /* dnsmasq deaths the supervisor saw, reported by nn_proc_tick */
 	size_t n_deaths;
 	bool floating_ok; /* the floating pool in Redis is ours (spec 6.3 step 1) */
@@ -114,6 +124,20 @@ int nn_state_init(struct nn_state *st, const struct nn_cfg *cfg, struct sf_netop
 void nn_state_clear(struct nn_state *st);
 struct nn_netmem *nn_netmem(struct nn_state *st, const char *uuid); /* created on demand */
 void nn_netmem_forget(struct nn_state *st, const char *uuid);
+/* The network's nftables context, one for the observation and the application of a converge:
+ * the one it holds when that still acts in the namespace /run/netns/<uuid> names, else a new
+ * one (errors as sf_nft_new). The network keeps it until nn_nft_put, which sets it aside: a
+ * context freed right after a commit waits for the kernel's cleanup of the commit (about
+ * 10 ms, see sf_nft_free), time that would otherwise stand between a deploy and its
+ * "created". Aside are at most NN_NFT_RETIRED_MAX; nn_nft_reap frees those set aside at least
+ * NN_NFT_CLOSE_DELAY_MS ago (all of them with all), by when the cleanup has usually run. */
+#define NN_NFT_CLOSE_DELAY_MS 50
+#define NN_NFT_RETIRED_MAX 64
+int nn_nft_get(struct nn_state *st, const char *uuid, struct sf_nft **ret_nft);
+void nn_nft_put(struct nn_state *st, const char *uuid);
+void nn_nft_reap(struct nn_state *st, bool all);
+/* Periodic task: nn_nft_reap(st, false). */
+int nn_nft_tick(struct wk_ctx *ctx);
 /* The sf_proc on_exit callback (userdata: the nn_state). */
 void nn_on_dnsmasq_exit(void *userdata, const char *key, pid_t pid, int wstatus);
 /* "nn:<node>:made" bookkeeping. */

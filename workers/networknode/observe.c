@@ -204,7 +204,7 @@ static int observe_nft(struct nn_state *st, const struct nn_desired *d, struct n
 	o->nft = NN_NFT_MISSING;
 	if (!o->netns)
 		return 0;
-	r = sf_nft_new(d->uuid, &nft);
+	r = nn_nft_get(st, d->uuid, &nft);
 	if (r == -ENOENT)
 		return 0;
 	if (r == 0)
@@ -220,7 +220,6 @@ static int observe_nft(struct nn_state *st, const struct nn_desired *d, struct n
 		}
 	}
 	free(want);
-	sf_nft_free(nft);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include "networknode/nn.h"
 #include "sf/kv.h"
 #include "sf/naming.h"
+#include "sf/util.h"
 
 SF_LOG_MODULE("networknode");
 
@@ -32,8 +33,13 @@ int nn_state_init(struct nn_state *st, const struct nn_cfg *cfg, struct sf_netop
 
 void nn_state_clear(struct nn_state *st)
 {
-	for (size_t i = 0; i < st->n_mem; i++)
+	for (size_t i = 0; i < st->n_mem; i++) {
 		free(st->mem[i].nft_text);
+		sf_nft_free(st->mem[i].nft);
+	}
+	nn_nft_reap(st, true);
+	free(st->retired);
+	st->retired = NULL;
 	free(st->mem);
 	free(st->deaths);
 	nn_pass_clear(st);
@@ -42,13 +48,20 @@ void nn_state_clear(struct nn_state *st)
 	st->n_mem = st->n_deaths = 0;
 }
 
-struct nn_netmem *nn_netmem(struct nn_state *st, const char *uuid)
+static struct nn_netmem *netmem_find(struct nn_state *st, const char *uuid)
 {
-	struct nn_netmem *m;
-
 	for (size_t i = 0; i < st->n_mem; i++)
 		if (strcmp(st->mem[i].uuid, uuid) == 0)
 			return &st->mem[i];
+	return NULL;
+}
+
+struct nn_netmem *nn_netmem(struct nn_state *st, const char *uuid)
+{
+	struct nn_netmem *m = netmem_find(st, uuid);
+
+	if (m)
+		return m;
 	st->mem = sf_xrealloc(st->mem, (st->n_mem + 1) * sizeof(*st->mem));
 	m = &st->mem[st->n_mem++];
 	*m = (struct nn_netmem){0};
@@ -58,13 +71,76 @@ struct nn_netmem *nn_netmem(struct nn_state *st, const char *uuid)
 
 void nn_netmem_forget(struct nn_state *st, const char *uuid)
 {
-	for (size_t i = 0; i < st->n_mem; i++) {
-		if (strcmp(st->mem[i].uuid, uuid) != 0)
-			continue;
-		free(st->mem[i].nft_text);
-		st->mem[i] = st->mem[--st->n_mem];
+	struct nn_netmem *m = netmem_find(st, uuid);
+
+	if (!m)
 		return;
+	nn_nft_put(st, uuid);
+	free(m->nft_text);
+	*m = st->mem[--st->n_mem];
+}
+
+/* ---- nftables contexts ---------------------------------------------------------------------- */
+
+static void retire(struct nn_state *st, struct sf_nft *nft)
+{
+	if (st->n_retired == NN_NFT_RETIRED_MAX) { /* the oldest goes now */
+		sf_nft_free(st->retired[0].nft);
+		memmove(st->retired, st->retired + 1, --st->n_retired * sizeof(*st->retired));
 	}
+	if (!st->retired)
+		st->retired = sf_xcalloc(NN_NFT_RETIRED_MAX, sizeof(*st->retired));
+	st->retired[st->n_retired++] =
+		(struct nn_nft_retired){.nft = nft, .since_ms = sf_now_monotonic_ms()};
+}
+
+int nn_nft_get(struct nn_state *st, const char *uuid, struct sf_nft **ret_nft)
+{
+	struct nn_netmem *m = nn_netmem(st, uuid);
+	int r;
+
+	if (m->nft && sf_nft_netns_current(m->nft, uuid)) {
+		*ret_nft = m->nft;
+		return 0;
+	}
+	if (m->nft) /* the namespace was deleted, or deleted and made again */
+		retire(st, m->nft);
+	m->nft = NULL;
+	r = sf_nft_new(uuid, &m->nft);
+	if (r < 0)
+		return r;
+	*ret_nft = m->nft;
+	return 0;
+}
+
+void nn_nft_put(struct nn_state *st, const char *uuid)
+{
+	struct nn_netmem *m = netmem_find(st, uuid);
+
+	if (!m || !m->nft)
+		return;
+	retire(st, m->nft);
+	m->nft = NULL;
+}
+
+void nn_nft_reap(struct nn_state *st, bool all)
+{
+	uint64_t now = sf_now_monotonic_ms();
+	size_t n = 0;
+
+	while (n < st->n_retired &&
+	       (all || now - st->retired[n].since_ms >= NN_NFT_CLOSE_DELAY_MS))
+		sf_nft_free(st->retired[n++].nft);
+	if (!n)
+		return;
+	st->n_retired -= n;
+	memmove(st->retired, st->retired + n, st->n_retired * sizeof(*st->retired));
+}
+
+int nn_nft_tick(struct wk_ctx *ctx)
+{
+	nn_nft_reap(ctx->userdata, false);
+	return 0;
 }
 
 void nn_on_dnsmasq_exit(void *userdata, const char *key, pid_t pid, int wstatus)

@@ -82,7 +82,16 @@ struct sf_nft;
  * absolute path to a namespace file (/proc/<pid>/ns/net), or NULL for the caller's own.
  * -ENOENT when the namespace does not exist, -EINVAL for a bad name. */
 int sf_nft_new(const char *netns, struct sf_nft **ret_nft);
+/* Closes the context's netlink socket. Right after a commit in the namespace, the kernel makes
+ * the close wait for nf_tables' deferred cleanup of that commit (an RCU grace period, about
+ * 10 ms here); a caller in a hurry can keep the context and free it later. */
 void sf_nft_free(struct sf_nft *nft);
+
+/* Is nft (made for the same netns argument) still acting in the namespace that netns names
+ * now? false when the name is gone or names another namespace since (deleted and made again):
+ * a context keeps the namespace it was made in alive, so a kept context must be checked
+ * before it is used again. Always true for the caller's own namespace (netns NULL). */
+bool sf_nft_netns_current(const struct sf_nft *nft, const char *netns);
 
 /* Render and apply spec in one transaction. -EINVAL as sf_nft_render; -EIO when the kernel or
  * libnftables refused it (sf_nft_last_error() says why). Nothing changes on failure. */
