@@ -128,8 +128,7 @@ void nn_nft_reap(struct nn_state *st, bool all)
 	uint64_t now = sf_now_monotonic_ms();
 	size_t n = 0;
 
-	while (n < st->n_retired &&
-	       (all || now - st->retired[n].since_ms >= NN_NFT_CLOSE_DELAY_MS))
+	while (n < st->n_retired && (all || now - st->retired[n].since_ms >= NN_NFT_CLOSE_DELAY_MS))
 		sf_nft_free(st->retired[n++].nft);
 	if (!n)
 		return;
