@@ -26,6 +26,7 @@ struct sf_nft {
 	char *error; /* copy of the error buffer of the last failed command */
 	dev_t ns_dev; /* the namespace it acts in (its nsfs inode); 0, 0: the caller's own */
 	ino_t ns_ino;
+	bool wrote; /* a transaction went through it */
 };
 
 /* Formatted output into a memory stream: it fails only without memory. */
@@ -225,6 +226,11 @@ int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
 	return 0;
 }
 
+bool sf_nft_wrote(const struct sf_nft *nft)
+{
+	return nft->wrote;
+}
+
 bool sf_nft_netns_current(const struct sf_nft *nft, const char *netns)
 {
 	char path[4096];
@@ -285,6 +291,7 @@ int sf_nft_apply(struct sf_nft *nft, const struct sf_nft_spec *spec)
 	r = sf_nft_render(spec, &text);
 	if (r < 0)
 		return r;
+	nft->wrote = true;
 	r = run(nft, text, NULL);
 	free(text);
 	return r;
@@ -292,6 +299,7 @@ int sf_nft_apply(struct sf_nft *nft, const struct sf_nft_spec *spec)
 
 int sf_nft_delete_table(struct sf_nft *nft)
 {
+	nft->wrote = true;
 	return run(nft, "add table " TABLE "\ndelete table " TABLE "\n", NULL);
 }
 

@@ -442,7 +442,8 @@ static void test_errors(void **state)
 }
 
 /* A context keeps the namespace it was made in: once the name is deleted, or names a new
- * namespace, sf_nft_netns_current says so, and the kept context still sees the old one. */
+ * namespace, sf_nft_netns_current says so, and the kept context still sees the old one. And
+ * sf_nft_wrote tells a context that committed from one that only listed. */
 static void test_netns_current(void **state)
 {
 	struct sf_nft_spec spec = spec_with(first, 1);
@@ -456,7 +457,10 @@ static void test_netns_current(void **state)
 	assert_int_equal(sf_nft_new(ns3, &nft), 0);
 	assert_true(sf_nft_netns_current(nft, ns3));
 	assert_false(sf_nft_netns_current(nft, ns)); /* another namespace */
+	assert_int_equal(sf_nft_table_exists(nft, &exists), 0);
+	assert_false(sf_nft_wrote(nft)); /* only listed */
 	assert_int_equal(sf_nft_apply(nft, &spec), 0);
+	assert_true(sf_nft_wrote(nft));
 
 	assert_int_equal(sf_test_sh("ip netns del %s && ip netns add %s", ns3, ns3), 0);
 	assert_false(sf_nft_netns_current(nft, ns3));

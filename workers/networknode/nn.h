@@ -126,13 +126,14 @@ struct nn_netmem *nn_netmem(struct nn_state *st, const char *uuid); /* created o
 void nn_netmem_forget(struct nn_state *st, const char *uuid);
 /* The network's nftables context, one for the observation and the application of a converge:
  * the one it holds when that still acts in the namespace /run/netns/<uuid> names, else a new
- * one (errors as sf_nft_new). The network keeps it until nn_nft_put, which sets it aside: a
- * context freed right after a commit waits for the kernel's cleanup of the commit (about
- * 10 ms, see sf_nft_free), time that would otherwise stand between a deploy and its
- * "created". Aside are at most NN_NFT_RETIRED_MAX; nn_nft_reap frees those set aside at least
+ * one (errors as sf_nft_new). The network keeps it until nn_nft_put, which frees one that only
+ * listed and sets aside one that wrote: a context freed right after a commit waits for the
+ * kernel's cleanup of the commit (about 10 ms, see sf_nft_free), time that would otherwise
+ * stand between a deploy and its "created". Aside are at most NN_NFT_RETIRED_MAX (each holds
+ * 150 KiB or more of libnftables' memory); nn_nft_reap frees those set aside at least
  * NN_NFT_CLOSE_DELAY_MS ago (all of them with all), by when the cleanup has usually run. */
 #define NN_NFT_CLOSE_DELAY_MS 50
-#define NN_NFT_RETIRED_MAX 64
+#define NN_NFT_RETIRED_MAX 16
 int nn_nft_get(struct nn_state *st, const char *uuid, struct sf_nft **ret_nft);
 void nn_nft_put(struct nn_state *st, const char *uuid);
 void nn_nft_reap(struct nn_state *st, bool all);

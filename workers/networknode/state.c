@@ -119,7 +119,10 @@ void nn_nft_put(struct nn_state *st, const char *uuid)
 
 	if (!m || !m->nft)
 		return;
-	retire(st, m->nft);
+	if (sf_nft_wrote(m->nft))
+		retire(st, m->nft);
+	else /* only looked: nothing to wait for (and a reconciler pass keeps no pile) */
+		sf_nft_free(m->nft);
 	m->nft = NULL;
 }
 

@@ -86,6 +86,9 @@ int sf_nft_new(const char *netns, struct sf_nft **ret_nft);
  * the close wait for nf_tables' deferred cleanup of that commit (an RCU grace period, about
  * 10 ms here); a caller in a hurry can keep the context and free it later. */
 void sf_nft_free(struct sf_nft *nft);
+/* Has a transaction (sf_nft_apply, sf_nft_delete_table) gone through nft? A context that only
+ * listed closes without that wait. */
+bool sf_nft_wrote(const struct sf_nft *nft);
 
 /* Is nft (made for the same netns argument) still acting in the namespace that netns names
  * now? false when the name is gone or names another namespace since (deleted and made again):
