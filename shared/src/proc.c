@@ -20,6 +20,7 @@
 
 #include "sf/ipv4.h"
 #include "sf/log.h"
+#include "sf/netops.h"
 #include "sf/proc.h"
 #include "sf/util.h"
 
@@ -92,68 +93,22 @@ static int spawn_posix(const char *const *argv, const int fds[3], pid_t *ret_pid
 	return 0;
 }
 
-/* After fork(), in the child: only async-signal-safe calls until execve(). A failure is
- * reported as an errno through report_fd (close-on-exec, so a successful exec closes it). */
-static void __attribute__((noreturn))
-child_exec(const char *const *argv, int netns_fd, const int fds[3], int report_fd)
-{
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sigset_t none;
-	int e;
-
-	for (size_t i = 0; i < SF_ARRAY_SIZE(default_signals); i++)
-		(void)sigaction(default_signals[i], &dfl, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		goto fail;
-	(void)setpgid(0, 0);
-	for (int i = 0; i < 3; i++) {
-		if (fds[i] == i ? fcntl(i, F_SETFD, 0) < 0 : dup2(fds[i], i) < 0)
-			goto fail;
-	}
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		goto fail;
-	execve(argv[0], (char *const *)argv, environ);
-fail:
-	e = errno;
-	(void)!write(report_fd, &e, sizeof(e));
-	_exit(127);
-}
-
-/* posix_spawn() cannot enter a namespace, and our threads must not: fork, setns, exec. */
-static int spawn_in_netns(const char *const *argv, int netns_fd, const int fds[3], pid_t *ret_pid)
-{
-	int report[2], e = 0;
-	ssize_t n;
+struct spawn_args {
+	const char *const *argv;
+	const int *fds;
 	pid_t pid;
+};
 
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		e = errno;
-		close(report[0]);
-		close(report[1]);
-		return -e;
-	}
-	if (pid == 0)
-		child_exec(argv, netns_fd, fds, report[1]);
-	close(report[1]);
-	do
-		n = read(report[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(report[0]);
-	if (n == sizeof(e)) {
-		(void)waitpid(pid, NULL, 0);
-		return -e;
-	}
-	*ret_pid = pid;
-	return 0;
+static int spawn_posix_fn(void *arg)
+{
+	struct spawn_args *a = arg;
+
+	return spawn_posix(a->argv, a->fds, &a->pid);
 }
 
 static int spawn_fds(const char *const *argv, const char *netns, const int fds[3], pid_t *ret_pid)
 {
+	struct spawn_args a = {.argv = argv, .fds = fds};
 	int nsfd = -1, r;
 
 	if (!argv_ok(argv))
@@ -163,8 +118,12 @@ static int spawn_fds(const char *const *argv, const char *netns, const int fds[3
 	r = netns_open(netns, &nsfd);
 	if (r < 0)
 		return r;
-	r = spawn_in_netns(argv, nsfd, fds, ret_pid);
+	/* The child is made from this thread while it is in the namespace: posix_spawn's child
+	 * (which shares our memory until it execs, no copy of the page tables) starts there. */
+	r = sf_netns_call(nsfd, spawn_posix_fn, &a);
 	close(nsfd);
+	if (r == 0)
+		*ret_pid = a.pid;
 	return r;
 }
 

@@ -256,7 +256,7 @@ static void test_spawn_errors(void **state)
 	(void)state;
 	assert_int_equal(sf_proc_spawn(&spec, &pid), -ENOENT); /* posix_spawn */
 	spec.netns = ns;
-	assert_int_equal(sf_proc_spawn(&spec, &pid), -ENOENT); /* fork + setns + exec */
+	assert_int_equal(sf_proc_spawn(&spec, &pid), -ENOENT); /* posix_spawn in the namespace */
 	assert_int_equal(sf_proc_start(sup, "missing", &spec), -ENOENT);
 	assert_int_equal(sf_proc_pid(sup, "missing", &pid), -ENOENT); /* not registered */
 	spec.argv = relative;
@@ -365,6 +365,26 @@ static void test_stop_kills_when_term_ignored(void **state)
 	assert_true(pid_gone(pid));
 }
 
+/* Wait until pid's exec has set up its arguments: a spawn returns once the child has let go of
+ * our memory, a moment before /proc/<pid>/cmdline shows the new program's. */
+static void wait_exec_done(pid_t pid)
+{
+	char path[64], buf[256];
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+		if (f)
+			fclose(f);
+		if (n > 0)
+			return;
+		usleep(1000);
+	}
+	fail_msg("pid %d shows no arguments after 2 s", (int)pid);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -390,6 +410,7 @@ static void test_adopt(void **state)
 
 	assert_int_equal(sf_proc_spawn(&spec, &pid), 0); /* "a previous daemon" started it */
 	track(pid, SLEEP);
+	wait_exec_done(pid);
 	(void)snprintf(text, sizeof(text), "%d\n", (int)pid);
 	write_file(pidfile, text);
 	spec.argv = other; /* not the command we would run */

@@ -2,10 +2,10 @@
 /*
  * Child processes. This module is the only one that starts any (dnsmasq, ping, dhcp_release).
  *
- * Spawning. A child in our own namespace is started with posix_spawn(). A child that must run
- * in another network namespace is started with fork(), setns() in the child, then execve():
- * posix_spawn() cannot enter a namespace, and the daemon's threads never leave theirs. Either
- * way the child gets an empty signal mask and default dispositions (the daemon blocks SIGCHLD
+ * Spawning. Every child is started with posix_spawn(), whose child shares our memory until it
+ * execs (no copy of the page tables, whatever our size). A child that must run in another
+ * network namespace is spawned while the calling thread is in that namespace (sf_netns_call:
+ * it enters, spawns, and comes back before anything else runs on it). The child gets an empty signal mask and default dispositions (the daemon blocks SIGCHLD
  * and ignores SIGPIPE), its own process group, stdin from /dev/null, and no other descriptor
  * of ours. argv[0] must be an absolute path; there is no PATH search.
  *
