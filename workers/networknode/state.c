@@ -94,6 +94,14 @@ static void retire(struct nn_state *st, struct sf_nft *nft)
 		(struct nn_nft_retired){.nft = nft, .since_ms = sf_now_monotonic_ms()};
 }
 
+static void let_go(struct nn_state *st, struct sf_nft *nft)
+{
+	if (sf_nft_wrote(nft))
+		retire(st, nft);
+	else /* only looked: nothing to wait for (and a reconciler pass keeps no pile) */
+		sf_nft_free(nft);
+}
+
 int nn_nft_get(struct nn_state *st, const char *uuid, struct sf_nft **ret_nft)
 {
 	struct nn_netmem *m = nn_netmem(st, uuid);
@@ -104,7 +112,7 @@ int nn_nft_get(struct nn_state *st, const char *uuid, struct sf_nft **ret_nft)
 		return 0;
 	}
 	if (m->nft) /* the namespace was deleted, or deleted and made again */
-		retire(st, m->nft);
+		let_go(st, m->nft);
 	m->nft = NULL;
 	r = sf_nft_new(uuid, &m->nft);
 	if (r < 0)
@@ -119,10 +127,7 @@ void nn_nft_put(struct nn_state *st, const char *uuid)
 
 	if (!m || !m->nft)
 		return;
-	if (sf_nft_wrote(m->nft))
-		retire(st, m->nft);
-	else /* only looked: nothing to wait for (and a reconciler pass keeps no pile) */
-		sf_nft_free(m->nft);
+	let_go(st, m->nft);
 	m->nft = NULL;
 }
 
