@@ -5,9 +5,10 @@
  * Spawning. Every child is started with posix_spawn(), whose child shares our memory until it
  * execs (no copy of the page tables, whatever our size). A child that must run in another
  * network namespace is spawned while the calling thread is in that namespace (sf_netns_call:
- * it enters, spawns, and comes back before anything else runs on it). The child gets an empty signal mask and default dispositions (the daemon blocks SIGCHLD
- * and ignores SIGPIPE), its own process group, stdin from /dev/null, and no other descriptor
- * of ours. argv[0] must be an absolute path; there is no PATH search.
+ * it enters, spawns, and comes back before anything else runs on it). The child gets an empty
+ * signal mask and default dispositions (the daemon blocks SIGCHLD and ignores SIGPIPE), its own
+ * process group, stdin from /dev/null, and no other descriptor of ours. argv[0] must be an absolute
+ * path; there is no PATH search.
  *
  * Supervision (keepalived's model). A supervisor owns children by key (a network uuid) and
  * restarts one that dies, after sf_backoff_ms(attempt, restart_base_ms, restart_cap_ms); the
