@@ -448,14 +448,17 @@ static void test_request_reply(void **state)
 	assert_int_equal(rs.r_ack, 0);
 	assert_string_equal(rs.message_id, "job-42");
 
-	/* Queue exists, nobody consumes: times out after the timeout, not much later. */
+	/* Queue exists, nobody consumes: times out after the timeout, not much later (a whole
+	 * second of slack failed once in about 25 runs on a loaded 2-core machine; the value it
+	 * took is printed when it fails). */
 	sf_uuid_generate(idle_id);
 	t = sf_now_monotonic_ms();
 	assert_int_equal(sf_mq_request(mq, SF_MQ_JOBS_EXCHANGE, idle, "ping", 4, &idle_props, 1000,
 				       &body, &len),
 			 -ETIMEDOUT);
 	t = sf_now_monotonic_ms() - t;
-	assert_true(t >= 1000 && t < 2000);
+	if (t < 1000 || t >= 3000)
+		fail_msg("a request with a 1000 ms timeout took %llu ms", (unsigned long long)t);
 	/* ... and it expired with the timeout: a consumer that starts now does not get it; the
 	 * broker dead-letters it. */
 	late = consumer(idle, NULL);
