@@ -989,6 +989,10 @@ void api_auth_prefetch(struct api_ctx *ctx, const struct api_token_claims *claim
 	free(key);
 }
 
+/* Upstream adds an audit event "token used to authenticate request" to the caller's namespace
+ * on every authenticated call (spec 1.3). We deliberately do not: it would put one event per
+ * API call into the event stream. Failed logins, revoked tokens and changes to namespaces and
+ * keys are audited instead. */
 int api_auth_key_check(struct api_ctx *ctx, const struct api_token_claims *tc,
 		       struct api_caller *ret_caller, struct api_response *resp)
 {
@@ -1017,22 +1021,6 @@ int api_auth_key_check(struct api_ctx *ctx, const struct api_token_claims *tc,
 	caller.is_system = strcmp(caller.namespace, API_SYSTEM_NAMESPACE) == 0;
 	*ret_caller = caller;
 	return 0;
-}
-
-/* Upstream adds an audit event "token used to authenticate request" to the caller's namespace
- * on every authenticated call (spec 1.3). We deliberately do not: it would put one event per
- * API call into the event stream. Failed logins, revoked tokens and changes to namespaces and
- * keys are audited instead. */
-int api_auth_check(struct api_ctx *ctx, const char *authorization_header,
-		   struct api_caller *ret_caller, struct api_response *resp)
-{
-	struct api_token_claims tc;
-	int r;
-
-	r = api_auth_token_check(ctx, authorization_header, &tc, resp);
-	if (r < 0 || resp->status != 200)
-		return r;
-	return api_auth_key_check(ctx, &tc, ret_caller, resp);
 }
 
 int api_auth_login(struct api_ctx *ctx, const char *ns, const char *key, char **ret_token)

@@ -34,14 +34,12 @@ struct sf_kv;
  * Not thread-safe: call it before the HTTP threads start. */
 int api_auth_bootstrap(struct api_ctx *ctx);
 
-/* Check "Authorization: Bearer <JWT>". 0 with ret_caller filled; or 0 with resp set to a 401
- * error (check resp->status != 200); <0 only for internal failures (Redis down: -ECONN*).
- * It is api_auth_token_check() then api_auth_key_check(); between the two, http.c prefetches
+/* Checking "Authorization: Bearer <JWT>" is api_auth_token_check() then
+ * api_auth_key_check(); between the two, http.c's authenticate() prefetches
  * (sf_kv_prefetch_*) the key check's read with api_auth_prefetch() and the handler's reads, so
- * that they share one round trip to Redis. */
-int api_auth_check(struct api_ctx *ctx, const char *authorization_header /* may be NULL */,
-		   struct api_caller *ret_caller, struct api_response *resp);
-
+ * that they share one round trip to Redis. Each returns 0 with its result; or 0 with resp set
+ * to a 401 error (check resp->status != 200); <0 only for internal failures (Redis down:
+ * -ECONN*). */
 struct api_token_claims;
 /* The token alone (signature, algorithm, claims, expiry): 0 with ret_claims; 0 with resp set
  * to a 401; -ENOKEY before api_auth_bootstrap(). Asks nothing of Redis. */

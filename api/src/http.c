@@ -145,7 +145,7 @@ struct incoming {
 	const char *request_id;
 };
 
-/* api_auth_check() with one round trip to Redis for the key check and the reads the route's
+/* The token check (auth.h) with one round trip to Redis for the key check and the reads the route's
  * handler is about to make (api_route_prefetch()): the token is checked first, so a bad one
  * costs no round trip; a failed send is the key check's failure, as it would have been. */
 static int authenticate(struct api_ctx *ctx, const struct api_route *route,

@@ -2,8 +2,8 @@
 /*
  * The store's backend-neutral layer: handles (struct sf_kv pairs a class with its context),
  * replies, argv helpers, MULTI/EXEC batches, prefetched replies and Lua scripts named by their
- * SHA1. Every
- * implementation (kv_redis.c; tests/fakes/kv_fake.c) provides only the struct sf_kv_class.
+ * SHA1. Every implementation (kv_redis.c; tests/fakes/kv_fake.c) provides only the struct
+ * sf_kv_class.
  */
 #include <assert.h>
 #include <errno.h>

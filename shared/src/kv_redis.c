@@ -347,20 +347,18 @@ static int kv_redis_pipeline(void *ctx, const struct sf_kv_pipe_item *items, siz
 			     struct sf_kv_reply **ret_replies)
 {
 	struct kv_redis *k = ctx;
-	struct sf_kv_reply **replies = sf_xcalloc(n ? n : 1, sizeof(*replies));
 	int r;
 
 	r = redis_connect(k);
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = append_item(k, items[i].cmds, items[i].n, items[i].exec);
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = read_item(k, items[i].n, items[i].exec, &replies[i]);
-	if (r >= 0)
-		memcpy(ret_replies, replies, n * sizeof(*replies));
-	else
-		for (size_t i = 0; i < n; i++)
-			sf_kv_reply_free(replies[i]);
-	free(replies);
+		r = read_item(k, items[i].n, items[i].exec, &ret_replies[i]);
+	if (r < 0) /* none written on failure (read_item writes only on success) */
+		for (size_t i = 0; i < n; i++) {
+			sf_kv_reply_free(ret_replies[i]);
+			ret_replies[i] = NULL;
+		}
 	return r;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -453,6 +454,18 @@ int sf_netops_sysctl_get(struct sf_netops *ops, const char *path, char **ret_val
 	if (!sysctl_path_is_valid(path))
 		return -EINVAL;
 	return ops->cls->sysctl_get(ops->ctx, path, ret_value);
+}
+
+int sf_netops_link_ipv6_off(struct sf_netops *ops, const char *ifname)
+{
+	char path[SF_IFNAMSIZ + 32];
+	int r;
+
+	if (!sf_ifname_is_valid(ifname))
+		return -EINVAL;
+	(void)snprintf(path, sizeof(path), "ipv6/conf/%s/disable_ipv6", ifname);
+	r = sf_netops_sysctl_set(ops, path, "1");
+	return r == -ENOENT ? 0 : r; /* a kernel without IPv6 */
 }
 
 /* ---- persistent TAP devices (added for sf-hypervisor) ---- */

@@ -138,6 +138,8 @@ int sf_netns_call(int nsfd, int (*fn)(void *arg), void *arg)
 {
 	int self, r;
 
+	if (nsfd < 0)
+		return fn(arg);
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return -errno;
@@ -286,14 +288,17 @@ int sf_netns_list(char ***ret_names, size_t *ret_n)
 	return 0;
 }
 
-int sf_netns_open(const char *name, int *ret_fd)
+int sf_netns_open(const char *name_or_path, int *ret_fd)
 {
 	char *path;
 	int fd;
 
-	if (!sf_netns_name_is_valid(name))
+	if (name_or_path && name_or_path[0] == '/')
+		path = sf_xstrdup(name_or_path);
+	else if (sf_netns_name_is_valid(name_or_path))
+		path = netns_path(name_or_path);
+	else
 		return -EINVAL;
-	path = netns_path(name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
@@ -341,10 +346,8 @@ int sf_netops_nl_new(const char *netns, struct sf_netops **ret_ops)
 		r = sf_netns_open(netns, &c->nsfd);
 		if (r < 0)
 			goto fail;
-		r = sf_netns_call(c->nsfd, connect_fn, c->sk);
-	} else {
-		r = connect_fn(c->sk);
 	}
+	r = sf_netns_call(c->nsfd, connect_fn, c->sk);
 	if (r < 0)
 		goto fail;
 	r = sf_err_from_nl(nl_socket_modify_err_cb(c->sk, NL_CB_CUSTOM, on_kernel_error, c));
@@ -1230,7 +1233,7 @@ static int sysctl_io(struct nl_ctx *c, struct sysctl_io *io, const char *path)
 	int r;
 
 	io->path = sf_xasprintf("/proc/sys/net/%s", path);
-	r = c->nsfd >= 0 ? sf_netns_call(c->nsfd, sysctl_io_fn, io) : sysctl_io_fn(io);
+	r = sf_netns_call(c->nsfd, sysctl_io_fn, io);
 	free(io->path);
 	return r;
 }
@@ -1336,8 +1339,7 @@ static int nl_link_add_tap(void *ctx, const struct sf_tap_spec *spec)
 	struct nl_addr *a = NULL;
 	int r;
 
-	r = c->nsfd >= 0 ? sf_netns_call(c->nsfd, tap_make_fn, (void *)spec->name)
-			 : tap_make_fn((void *)spec->name);
+	r = sf_netns_call(c->nsfd, tap_make_fn, (void *)spec->name);
 	if (r < 0)
 		return r;
 	if (!spec->mtu && !spec->mac)

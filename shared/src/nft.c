@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Our nftables table in a network's namespace, through libnftables. See sf/nft.h. */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +133,7 @@ int sf_nft_render(const struct sf_nft_spec *spec, char **ret_text)
 	return 0;
 }
 
-/* The mark in a table's text (ours or nft's listing): its comment, "" without one. */
-static void mark_of(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
+void sf_nft_text_mark(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
 {
 	const char *c = strstr(text, "\tcomment \"" SF_NFT_MARK_PREFIX);
 	size_t n = 0;
@@ -151,39 +148,6 @@ static void mark_of(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
 	ret_mark[n] = '\0';
 }
 
-void sf_nft_text_mark(const char *text, char ret_mark[SF_NFT_MARK_SIZE])
-{
-	mark_of(text, ret_mark);
-}
-
-static int netns_path(const char *netns, char path[static 4096])
-{
-	int r;
-
-	if (netns[0] == '/')
-		r = sf_bprintf(path, 4096, "%s", netns);
-	else if (strchr(netns, '/') || !strcmp(netns, ".") || !strcmp(netns, ".."))
-		return -EINVAL;
-	else
-		r = sf_bprintf(path, 4096, "/run/netns/%s", netns);
-	return r < 0 ? -EINVAL : 0;
-}
-
-static int netns_open(const char *netns, int *ret_fd)
-{
-	char path[4096];
-	int fd, r;
-
-	r = netns_path(netns, path);
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*ret_fd = fd;
-	return 0;
-}
-
 /* NFT_CTX_DEFAULT opens the netlink socket at once: called inside the target namespace. */
 static int ctx_new_fn(void *arg)
 {
@@ -191,6 +155,22 @@ static int ctx_new_fn(void *arg)
 
 	*ret_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	return *ret_ctx ? 0 : -ENOMEM;
+}
+
+/* The identity (nsfs device and inode) of the namespace netns names now. */
+static int netns_stat(const char *netns, int *ret_fd /* may be NULL */, struct stat *ret_st)
+{
+	int fd, r;
+
+	r = sf_netns_open(netns, &fd);
+	if (r < 0)
+		return r;
+	r = fstat(fd, ret_st) < 0 ? -errno : 0;
+	if (r < 0 || !ret_fd)
+		close(fd);
+	else
+		*ret_fd = fd;
+	return r;
 }
 
 int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
@@ -201,18 +181,15 @@ int sf_nft_new(const char *netns, struct sf_nft **ret_nft)
 	int fd = -1, r;
 
 	if (netns) {
-		r = netns_open(netns, &fd);
+		r = netns_stat(netns, &fd, &ns);
 		if (r < 0)
 			return r;
-		r = fstat(fd, &ns) < 0 ? -errno : sf_netns_call(fd, ctx_new_fn, &ctx);
-		close(fd);
-		if (r < 0)
-			return r;
-	} else {
-		ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-		if (!ctx)
-			return -ENOMEM;
 	}
+	r = sf_netns_call(fd, ctx_new_fn, &ctx); /* fd -1: here */
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		return r;
 	/* Output and errors go to buffers we read, never to the daemon's stdout/stderr. */
 	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
 		nft_ctx_free(ctx);
@@ -233,14 +210,12 @@ bool sf_nft_wrote(const struct sf_nft *nft)
 
 bool sf_nft_netns_current(const struct sf_nft *nft, const char *netns)
 {
-	char path[4096];
 	struct stat ns;
 
 	if (!netns)
 		return true;
-	if (netns_path(netns, path) < 0 || stat(path, &ns) < 0)
-		return false;
-	return ns.st_dev == nft->ns_dev && ns.st_ino == nft->ns_ino;
+	return netns_stat(netns, NULL, &ns) == 0 && ns.st_dev == nft->ns_dev &&
+	       ns.st_ino == nft->ns_ino;
 }
 
 void sf_nft_free(struct sf_nft *nft)
@@ -334,7 +309,7 @@ int sf_nft_table_mark(struct sf_nft *nft, char ret_mark[SF_NFT_MARK_SIZE])
 		r = run(nft, "list table " TABLE, &out);
 	if (r < 0)
 		return r;
-	mark_of(out, ret_mark);
+	sf_nft_text_mark(out, ret_mark);
 	free(out);
 	return 0;
 }

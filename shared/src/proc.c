@@ -41,26 +41,6 @@ static bool argv_ok(const char *const *argv)
 	return argv && argv[0] && argv[0][0] == '/';
 }
 
-static int netns_open(const char *netns, int *ret_fd)
-{
-	char path[PATH_MAX];
-	int fd, r;
-
-	if (netns[0] == '/')
-		r = sf_bprintf(path, sizeof(path), "%s", netns);
-	else if (!*netns || strchr(netns, '/') || !strcmp(netns, ".") || !strcmp(netns, ".."))
-		return -EINVAL;
-	else
-		r = sf_bprintf(path, sizeof(path), "/run/netns/%s", netns);
-	if (r < 0)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*ret_fd = fd;
-	return 0;
-}
-
 static int spawn_posix(const char *const *argv, const int fds[3], pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
@@ -113,15 +93,16 @@ static int spawn_fds(const char *const *argv, const char *netns, const int fds[3
 
 	if (!argv_ok(argv))
 		return -EINVAL;
-	if (!netns)
-		return spawn_posix(argv, fds, ret_pid);
-	r = netns_open(netns, &nsfd);
-	if (r < 0)
-		return r;
+	if (netns) {
+		r = sf_netns_open(netns, &nsfd);
+		if (r < 0)
+			return r;
+	}
 	/* The child is made from this thread while it is in the namespace: posix_spawn's child
 	 * (which shares our memory until it execs, no copy of the page tables) starts there. */
 	r = sf_netns_call(nsfd, spawn_posix_fn, &a);
-	close(nsfd);
+	if (nsfd >= 0)
+		close(nsfd);
 	if (r == 0)
 		*ret_pid = a.pid;
 	return r;
@@ -548,7 +529,7 @@ static int same_netns(pid_t pid, const char *netns)
 	if (stat(path, &a) < 0)
 		return -errno;
 	if (netns) {
-		r = netns_open(netns, &fd);
+		r = sf_netns_open(netns, &fd);
 		if (r < 0)
 			return r;
 		r = fstat(fd, &b) < 0 ? -errno : 0;

@@ -95,7 +95,8 @@ static int network_from_hash(const struct sf_kv_reply *h, struct sf_network **re
 }
 
 /* The keys of one network and its IPAM (one hash tag), for DEL. */
-static void network_all_keys(struct sf_kv *kv, const char *uuid, char *keys[9])
+#define NETWORK_KEYS 9
+static void network_all_keys(struct sf_kv *kv, const char *uuid, char *keys[NETWORK_KEYS])
 {
 	struct store_ipam_keys k;
 
@@ -115,14 +116,14 @@ static void network_all_keys(struct sf_kv *kv, const char *uuid, char *keys[9])
 static int network_remove(struct sf_kv *kv, const char *uuid, uint32_t vxid, const char *ns)
 {
 	struct sf_kv_batch *b = sf_kv_batch_new();
-	char *keys[9], *all = sf_kv_key(kv, "networks"), *nsidx = NULL, *vx = NULL;
-	const char *argv[10] = {"DEL"};
+	char *keys[NETWORK_KEYS], *all = sf_kv_key(kv, "networks"), *nsidx = NULL, *vx = NULL;
+	const char *argv[NETWORK_KEYS + 1] = {"DEL"};
 	int r, q;
 
 	network_all_keys(kv, uuid, keys);
-	for (size_t i = 0; i < 9; i++)
+	for (size_t i = 0; i < NETWORK_KEYS; i++)
 		argv[i + 1] = keys[i];
-	sf_kv_batch_addv(b, 10, argv, NULL);
+	sf_kv_batch_addv(b, NETWORK_KEYS + 1, argv, NULL);
 	sf_kv_batch_add(b, "SREM", all, uuid, NULL);
 	if (ns) {
 		nsidx = sf_kv_key(kv, "ns:%s:networks", ns);
@@ -135,7 +136,7 @@ static int network_remove(struct sf_kv *kv, const char *uuid, uint32_t vxid, con
 		if (r >= 0)
 			r = q;
 	}
-	for (size_t i = 0; i < 9; i++)
+	for (size_t i = 0; i < NETWORK_KEYS; i++)
 		free(keys[i]);
 	free(all);
 	free(nsidx);

@@ -316,6 +316,32 @@ static void test_netns_call(void **state)
 	assert_int_equal(inside, 0);
 	assert_int_equal(own_netns(), home);
 	close(fd);
+	/* no namespace given: fn runs where the thread is */
+	assert_int_equal(sf_netns_call(-1, note_netns, &inside), 42);
+	assert_int_equal(inside, home);
+}
+
+/* sf_netns_open: a name under /run/netns or an absolute path to the same namespace file. */
+static void test_netns_open_path(void **state)
+{
+	struct stat by_name, by_path;
+	char *path = sf_xasprintf("%s/%s", SF_NETNS_RUN_DIR, ns_a);
+	int fd;
+
+	(void)state;
+	assert_int_equal(sf_netns_open(ns_a, &fd), 0);
+	assert_int_equal(fstat(fd, &by_name), 0);
+	close(fd);
+	assert_int_equal(sf_netns_open(path, &fd), 0);
+	assert_int_equal(fstat(fd, &by_path), 0);
+	close(fd);
+	assert_true(by_name.st_ino == by_path.st_ino && by_name.st_dev == by_path.st_dev);
+	assert_int_equal(sf_netns_open("/proc/self/ns/net", &fd), 0);
+	close(fd);
+	assert_int_equal(sf_netns_open("run/netns/x", &fd), -EINVAL);
+	assert_int_equal(sf_netns_open("..", &fd), -EINVAL);
+	assert_int_equal(sf_netns_open(NULL, &fd), -EINVAL);
+	free(path);
 }
 
 static void test_bridge(void **state)
@@ -916,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_netns_lifecycle),
 		cmocka_unit_test(test_handle_is_scoped_to_its_namespace),
 		cmocka_unit_test(test_netns_call),
+		cmocka_unit_test(test_netns_open_path),
 		cmocka_unit_test(test_bridge),
 		cmocka_unit_test(test_veth_across_namespaces),
 		cmocka_unit_test(test_vxlan_and_master),

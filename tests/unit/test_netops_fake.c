@@ -382,6 +382,12 @@ static void test_sysctl_and_stats(void **state)
 
 	assert_int_equal(sf_netops_link_stats(ops, "eth0", &got), -ENODEV);
 	assert_int_equal(sf_netops_fake_add_nic(ops, "eth0", 0), 0);
+	/* the generic IPv6-off helper writes the device's disable_ipv6 */
+	assert_int_equal(sf_netops_link_ipv6_off(ops, "eth0"), 0);
+	assert_int_equal(sf_netops_sysctl_get(ops, "ipv6/conf/eth0/disable_ipv6", &v), 0);
+	assert_string_equal(v, "1");
+	free(v);
+	assert_int_equal(sf_netops_link_ipv6_off(ops, "../x"), -EINVAL);
 	assert_int_equal(sf_netops_link_stats(ops, "eth0", &got), 0);
 	assert_int_equal(got.rx_bytes, 0);
 	assert_int_equal(sf_netops_fake_set_stats(ops, "eth0", &st), 0);

@@ -101,20 +101,16 @@ bool hv_is_port_name(const char *name)
 
 /*
  * A device just made, before it goes up: IPv4 only (ARCHITECTURE 5.6), so IPv6 is off and the
- * device adds nothing to the node's IPv6 table (every link that comes up walks it; with
- * routes for each of our devices that grows with every network and instance); and the VXLAN
+ * device adds nothing to the node's IPv6 table (sf_netops_link_ipv6_off); and the VXLAN
  * device and the bridge announce themselves (arp_notify, spec 6.5). Set at creation, as
- * upstream does, and not observed by the reconciler. A kernel without IPv6 is fine.
+ * upstream does, and not observed by the reconciler.
  */
 static int fresh_device(struct sf_netops *node, const char *name, bool arp_notify)
 {
 	char path[SF_IFNAMSIZ + 40];
 	int r;
 
-	(void)snprintf(path, sizeof(path), "ipv6/conf/%s/disable_ipv6", name);
-	r = sf_netops_sysctl_set(node, path, "1");
-	if (r == -ENOENT)
-		r = 0;
+	r = sf_netops_link_ipv6_off(node, name);
 	if (r == 0 && arp_notify) {
 		(void)snprintf(path, sizeof(path), "ipv4/conf/%s/arp_notify", name);
 		r = sf_netops_sysctl_set(node, path, "1");

@@ -44,13 +44,8 @@ int nn_apply_netops(struct sf_netops *node, struct sf_netops **net, const char *
 		return sf_netops_netns_del(node, op->s1);
 	case NN_OP_SYSCTL:
 		return sf_netops_sysctl_set(t, op->s1, op->s2);
-	case NN_OP_NO_IPV6: {
-		char path[NN_OP_STR + 32];
-
-		(void)snprintf(path, sizeof(path), "ipv6/conf/%s/disable_ipv6", op->s1);
-		r = sf_netops_sysctl_set(t, path, "1");
-		return r == -ENOENT ? 0 : r; /* a kernel without IPv6 */
-	}
+	case NN_OP_NO_IPV6:
+		return sf_netops_link_ipv6_off(t, op->s1);
 	case NN_OP_ADD_BRIDGE:
 		r = sf_netops_link_add_bridge(t, &(struct sf_bridge_spec){.name = op->s1,
 									  .mtu = op->u1,

@@ -109,10 +109,9 @@ struct nn_state {
 		int repairs, failures;
 		/* The node namespace's flood entries, one dump for the networks of a slice
 		 * instead of one per network (each walks every device of the namespace). */
-		struct sf_fdb_flood *fdb;
+		struct sf_fdb_flood *fdb; /* NULL: not taken, or the dump failed */
 		size_t n_fdb;
 		uint64_t fdb_jobs; /* ctx->jobs_run when it was taken */
-		bool fdb_ok;
 		bool in_slice; /* nn_observe uses fdb only here, never for a job */
 	} pass;
 	bool pass_by_job; /* a node.reconcile job did a whole pass: the periodic one can skip */

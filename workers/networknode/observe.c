@@ -225,10 +225,9 @@ static int observe_nft(struct nn_state *st, const struct nn_desired *d, struct n
 
 int nn_observe(struct nn_state *st, const struct nn_desired *d, struct nn_observed *ret)
 {
+	bool dump = st->pass.in_slice && st->pass.fdb; /* NULL: the dump failed */
 	struct nn_observed o;
 	int r;
-
-	bool dump = st->pass.in_slice && st->pass.fdb_ok;
 
 	r = nn_observe_netops(st->node, st->egress_bridge, dump ? st->pass.fdb : NULL,
 			      dump ? st->pass.n_fdb : 0, d, &o);

@@ -177,15 +177,16 @@ static void pass_fdb(struct wk_ctx *ctx)
 	struct nn_state *st = ctx->userdata;
 	int r;
 
-	if (st->pass.fdb_ok && st->pass.fdb_jobs == ctx->jobs_run)
+	if (st->pass.fdb && st->pass.fdb_jobs == ctx->jobs_run)
 		return;
 	free(st->pass.fdb);
 	st->pass.fdb = NULL;
 	st->pass.n_fdb = 0;
 	r = sf_netops_fdb_flood_dump(st->node, &st->pass.fdb, &st->pass.n_fdb);
-	if (r < 0)
+	if (r < 0) { /* st->pass.fdb stays NULL */
 		sf_log_debug_errno(r, "dumping the flood entries failed: listing them per network");
-	st->pass.fdb_ok = r == 0;
+		st->pass.n_fdb = 0;
+	}
 	st->pass.fdb_jobs = ctx->jobs_run;
 }
 

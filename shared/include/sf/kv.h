@@ -199,8 +199,8 @@ struct sf_kv_class {
 	int (*exec)(void *ctx, const struct sf_kv_argv *cmds, size_t n,
 		    struct sf_kv_reply **ret_reply);
 	/* Optional: the items in one round trip; ret_replies[i] is what command or exec would
-	 * have returned for item i (all written on success, none on failure). NULL: the generic
-	 * layer runs the items one by one. */
+	 * have returned for item i. ret_replies comes filled with NULL, and is left so on
+	 * failure. NULL: the generic layer runs the items one by one. */
 	int (*pipeline)(void *ctx, const struct sf_kv_pipe_item *items, size_t n,
 			struct sf_kv_reply **ret_replies);
 	int (*script_run)(void *ctx, const struct sf_kv_script *s, size_t nkeys,

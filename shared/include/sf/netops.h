@@ -64,12 +64,15 @@ int sf_netns_del(const char *name);
 bool sf_netns_exists(const char *name);
 /* Names under /run/netns, sorted; an absent directory is an empty list. */
 int sf_netns_list(char ***ret_names, size_t *ret_n);
-/* An O_RDONLY|O_CLOEXEC fd for setns(); the caller closes it. -ENOENT when missing. */
-int sf_netns_open(const char *name, int *ret_fd);
+/* An O_RDONLY|O_CLOEXEC fd for setns() of a namespace named under /run/netns, or of the
+ * namespace file at an absolute path (/proc/<pid>/ns/net); the caller closes it. -EINVAL for
+ * a bad name, -ENOENT when missing. */
+int sf_netns_open(const char *name_or_path, int *ret_fd);
 /* Run fn(arg) with the calling thread inside the namespace nsfd, then bring the thread back
  * to its own: fn's result, or -errno if entering failed. Sockets fn opens stay in nsfd. A
  * thread that cannot come back aborts the process (it would go on acting in the wrong
- * namespace). No new thread: cheap enough for every network of a reconciler pass. */
+ * namespace). No new thread: cheap enough for every network of a reconciler pass. nsfd < 0:
+ * fn(arg) where the thread is. */
 int sf_netns_call(int nsfd, int (*fn)(void *arg), void *arg);
 
 /* ---- what the operations take and return ---------------------------------------------------- */
@@ -288,6 +291,10 @@ int sf_netops_fdb_flood_dump(struct sf_netops *ops, struct sf_fdb_flood **ret_en
  * sysctl (or the device in its path) does not exist; -EINVAL for ".." or a leading '/'. */
 int sf_netops_sysctl_set(struct sf_netops *ops, const char *path, const char *value);
 int sf_netops_sysctl_get(struct sf_netops *ops, const char *path, char **ret_value);
+/* IPv6 off on a device (ipv6/conf/<ifname>/disable_ipv6 = 1), for a device just made and not
+ * up yet: it then adds no route to the namespace's IPv6 table, which every link coming up
+ * walks. 0 also on a kernel without IPv6 (no ipv6/conf at all: -ENOENT is taken as that). */
+int sf_netops_link_ipv6_off(struct sf_netops *ops, const char *ifname);
 
 /* ---- persistent TAP devices (added for sf-hypervisor) --------------------------------------
  * Create a TAP device in the handle's namespace: TUNSETIFF (IFF_TAP | IFF_NO_PI |

@@ -203,8 +203,9 @@ struct sf_iface_spec {
  * -EINVAL (bad uuid, MAC, address or kind). Nothing stays claimed after a failure. */
 int sf_iface_create(struct sf_kv *kv, const struct sf_iface_spec *spec, struct sf_iface **ret_iface);
 int sf_iface_get(struct sf_kv *kv, const char *uuid, struct sf_iface **ret_iface);
-/* The records of a network's interfaces (sf_network_interfaces), in plug order, without those hard-deleted since the list was read (records in
- * state deleted are kept). Free each with sf_iface_free() and the array with free(). */
+/* The records of a network's interfaces (sf_network_interfaces), in plug order, without those
+ * hard-deleted since the list was read (records in state deleted are kept). Free each with
+ * sf_iface_free() and the array with free(). */
 int sf_network_iface_records(struct sf_kv *kv, const char *uuid, struct sf_iface ***ret_ifaces,
 			     size_t *ret_n);
 /* The instance's live interfaces by order (an unknown instance has none). */
